@@ -1,0 +1,75 @@
+import type { IncomingMessage } from 'node:http';
+import { ErrorCode } from '@albatross/protocol';
+import { AlbatrossError } from '../errors.js';
+import type { ApiKeyVerifier } from './api-keys.js';
+import type { Identity } from './identity.js';
+import { createJwtVerifier, type JwtOptions, type JwtVerifier } from './jwt.js';
+
+/** A credential found on an upgrade request. */
+export type RequestCredential =
+  | { kind: 'none' }
+  | { kind: 'token'; token: string }
+  | { kind: 'invalid'; reason: string };
+
+/**
+ * Finds the credential of an upgrade request: `Authorization: Bearer` wins
+ * over `?access_token=` and `?api_key=`; an `Authorization` header that is not
+ * `Bearer <token>` is invalid (401), never ignored.
+ */
+export function credentialOf(req: IncomingMessage): RequestCredential {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer +(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) return { kind: 'invalid', reason: 'Authorization header must be "Bearer <token>"' };
+    return { kind: 'token', token: match[1] };
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const token = url.searchParams.get('access_token') ?? url.searchParams.get('api_key');
+  if (token !== null) {
+    return token === '' ? { kind: 'invalid', reason: 'empty credential in query' } : { kind: 'token', token };
+  }
+  return { kind: 'none' };
+}
+
+/** True when a credential looks like a compact JWT (exactly two dots). */
+export function isJwt(token: string): boolean {
+  const first = token.indexOf('.');
+  if (first < 0) return false;
+  const second = token.indexOf('.', first + 1);
+  return second > 0 && token.indexOf('.', second + 1) < 0;
+}
+
+export interface AuthenticatorOptions {
+  jwt?: JwtOptions;
+  apiKeys?: ApiKeyVerifier;
+}
+
+/**
+ * Turns any credential (JWT or API key) into an {@link Identity}, or throws an
+ * {@link AlbatrossError} with `UNAUTHORIZED` or `TOKEN_EXPIRED`.
+ */
+export class Authenticator {
+  private readonly verifyJwt: JwtVerifier | null;
+  private readonly apiKeys: ApiKeyVerifier | null;
+
+  constructor(options: AuthenticatorOptions) {
+    this.verifyJwt = options.jwt ? createJwtVerifier(options.jwt) : null;
+    this.apiKeys = options.apiKeys ?? null;
+  }
+
+  async authenticate(token: string): Promise<Identity> {
+    if (isJwt(token)) {
+      if (!this.verifyJwt) throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'JWT authentication is not configured');
+      return this.verifyJwt(token);
+    }
+    if (!this.apiKeys) throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'API key authentication is not configured');
+    let identity: Identity | null;
+    try {
+      identity = await this.apiKeys.verify(token);
+    } catch (error) {
+      throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'API key verification failed', { cause: error });
+    }
+    if (!identity) throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'unknown API key');
+    return identity;
+  }
+}

@@ -1,0 +1,132 @@
+import { createPublicKey } from 'node:crypto';
+import { ErrorCode } from '@albatross/protocol';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+  type KeyObject,
+} from 'jose';
+import { AlbatrossError } from '../errors.js';
+import type { Identity } from './identity.js';
+
+/** Seconds of clock skew tolerated on `exp` and `nbf`. */
+export const JWT_LEEWAY_SECONDS = 30;
+
+/** Where JWT signing keys come from; any combination may be configured. */
+export interface JwtOptions {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** PEM (SPKI) public key for RS256 or ES256; the algorithm follows the key type. */
+  publicKey?: string;
+  /** JWKS endpoint for RS256/ES256 keys, fetched and cached by `jose`. */
+  jwksUrl?: string;
+  /** An in-memory JWKS (tests, or keys the app already holds). */
+  jwks?: JSONWebKeySet;
+  /** Expected `iss`, when set. */
+  issuer?: string;
+  /** Expected `aud`, when set. */
+  audience?: string;
+}
+
+/** Verifies a compact JWT and returns the identity it carries. */
+export type JwtVerifier = (token: string) => Promise<Identity>;
+
+interface KeySource {
+  algorithms: string[];
+  key: KeyObject | Uint8Array | JWTVerifyGetKey;
+}
+
+function keySources(options: JwtOptions): KeySource[] {
+  const sources: KeySource[] = [];
+  if (options.secret !== undefined) {
+    if (options.secret.length < 16) throw new Error('JWT secret must be at least 16 characters');
+    sources.push({ algorithms: ['HS256'], key: new TextEncoder().encode(options.secret) });
+  }
+  if (options.publicKey !== undefined) {
+    const key = createPublicKey(options.publicKey);
+    const type = key.asymmetricKeyType;
+    if (type === 'rsa') sources.push({ algorithms: ['RS256'], key });
+    else if (type === 'ec') sources.push({ algorithms: ['ES256'], key });
+    else throw new Error(`unsupported public key type ${String(type)} (RS256 needs RSA, ES256 needs EC P-256)`);
+  }
+  if (options.jwksUrl !== undefined) {
+    sources.push({ algorithms: ['RS256', 'ES256'], key: createRemoteJWKSet(new URL(options.jwksUrl)) });
+  }
+  if (options.jwks !== undefined) {
+    sources.push({ algorithms: ['RS256', 'ES256'], key: createLocalJWKSet(options.jwks) });
+  }
+  return sources;
+}
+
+function stringArrayClaim(payload: JWTPayload, name: string): string[] {
+  const value = payload[name];
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new AlbatrossError(ErrorCode.UNAUTHORIZED, `claim "${name}" must be an array of strings`);
+  }
+  return value as string[];
+}
+
+function identityOf(payload: JWTPayload): Identity {
+  const { sub, exp } = payload;
+  const tenantId = payload.tenant_id;
+  if (typeof sub !== 'string' || sub.length === 0) {
+    throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'claim "sub" is required');
+  }
+  if (typeof tenantId !== 'string' || tenantId.length === 0) {
+    throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'claim "tenant_id" is required');
+  }
+  if (typeof exp !== 'number') throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'claim "exp" is required');
+  return {
+    userId: sub,
+    tenantId,
+    roles: stringArrayClaim(payload, 'roles'),
+    channels: stringArrayClaim(payload, 'channels'),
+    exp,
+    credential: { kind: 'jwt' },
+  };
+}
+
+/**
+ * Builds a JWT verifier over the configured key sources. Only the algorithms
+ * implied by the configured keys are accepted (never `none`); `exp` and `nbf`
+ * get {@link JWT_LEEWAY_SECONDS} of leeway.
+ *
+ * @example
+ * const verify = createJwtVerifier({ secret: process.env.ALBATROSS_JWT_SECRET });
+ * const identity = await verify(token);
+ */
+export function createJwtVerifier(options: JwtOptions): JwtVerifier {
+  const sources = keySources(options);
+  if (sources.length === 0) throw new Error('no JWT key configured (secret, public key, JWKS URL or JWKS)');
+  return async (token) => {
+    let lastError: unknown;
+    for (const source of sources) {
+      try {
+        const verifyOptions = {
+          algorithms: source.algorithms,
+          clockTolerance: JWT_LEEWAY_SECONDS,
+          ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+          ...(options.audience === undefined ? {} : { audience: options.audience }),
+        };
+        const { payload } =
+          typeof source.key === 'function'
+            ? await jwtVerify(token, source.key, verifyOptions)
+            : await jwtVerify(token, source.key, verifyOptions);
+        return identityOf(payload);
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) {
+          throw new AlbatrossError(ErrorCode.TOKEN_EXPIRED, 'token expired', { cause: error });
+        }
+        if (error instanceof AlbatrossError) throw error;
+        lastError = error;
+      }
+    }
+    const reason = lastError instanceof Error ? lastError.message : 'invalid token';
+    throw new AlbatrossError(ErrorCode.UNAUTHORIZED, `invalid token: ${reason}`, { cause: lastError });
+  };
+}

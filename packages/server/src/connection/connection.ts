@@ -1,0 +1,521 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AcceptedSubscription,
+  type AuthFrame,
+  type ClientFrame,
+  CloseCode,
+  ErrorCode,
+  type ErrorFrame,
+  encodeFrame,
+  isValidChannel,
+  type RejectedSubscription,
+  type ServerFrame,
+  type StreamPosition,
+  type SubscribeFrame,
+  type UnsubscribeFrame,
+} from '@albatross/protocol';
+import { parseClientFrame } from '@albatross/protocol/validate';
+import type { WebSocket } from 'ws';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Identity } from '../auth/identity.js';
+import { JWT_LEEWAY_SECONDS } from '../auth/jwt.js';
+import type { Broker, BrokerPublication } from '../broker/types.js';
+import { type ChannelPolicy, expandBaseline } from '../channels/policy.js';
+import { AlbatrossError, toAlbatrossError } from '../errors.js';
+import type { Hub, Subscriber } from '../fanout/hub.js';
+import type { Logger } from '../log/logger.js';
+import { Subscription } from './subscription.js';
+
+/** Settings a connection runs under. */
+export interface ConnectionSettings {
+  readonly heartbeatMs: number;
+  readonly authTimeoutMs: number;
+  readonly baseline: readonly string[];
+  readonly maxSubscriptions: number;
+  /** Outbound buffer budget; a connection over it is closed 4009. */
+  readonly slowConsumerBytes: number;
+  /** How long a close handshake may take before the socket is destroyed. */
+  readonly closeTimeoutMs: number;
+}
+
+/** What a connection needs from its gateway. */
+export interface ConnectionContext {
+  readonly authenticator: Authenticator;
+  readonly policy: ChannelPolicy;
+  readonly hub: Hub;
+  readonly broker: Broker;
+  readonly logger: Logger;
+  readonly settings: ConnectionSettings;
+  onAuthenticated(connection: Connection): void;
+  onClosed(connection: Connection, code: number, reason: string): void;
+}
+
+export type ConnectionState = 'authenticating' | 'open' | 'closed';
+
+// setTimeout's maximum delay; longer expiries are re-armed.
+const MAX_TIMER_MS = 2_147_483_647;
+// Frames accepted while earlier ones are still being processed; past this
+// the client is not reading its answers and is dropped.
+const MAX_PENDING_FRAMES = 256;
+
+/**
+ * One WebSocket client: authentication, its subscriptions, and every frame
+ * it sends or receives. Client frames are handled one at a time, in order.
+ * Nothing on the event paths throws: failures become `error` frames or a
+ * close with a documented code.
+ */
+export class Connection implements Subscriber {
+  readonly id = randomUUID();
+  readonly connectedAt = Date.now();
+  state: ConnectionState = 'authenticating';
+  identity: Identity | null = null;
+  readonly subscriptions = new Map<string, Subscription>();
+  private logger: Logger;
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private authTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private closeTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: ConnectionContext,
+    preauthenticated: Identity | null,
+  ) {
+    this.logger = ctx.logger.child({ connection_id: this.id });
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('close', (code, reason) => this.finish(code, reason.toString()));
+    ws.on('error', (error) => {
+      this.logger.warn({ err: error }, 'socket error');
+      this.close(CloseCode.INTERNAL_ERROR, 'socket error');
+    });
+    if (preauthenticated) {
+      this.enqueue(() => this.authenticated(preauthenticated));
+    } else {
+      this.authTimer = setTimeout(() => {
+        this.sendError(ErrorCode.UNAUTHORIZED, 'authentication timeout: send an auth frame first');
+        this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
+      }, ctx.settings.authTimeoutMs);
+    }
+  }
+
+  /** Bytes queued on the socket, not yet written to the kernel. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  // --- inbound -------------------------------------------------------------
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    if (this.pending >= MAX_PENDING_FRAMES) {
+      this.close(CloseCode.POLICY_VIOLATION, 'too many frames in flight');
+      return;
+    }
+    if (isBinary) {
+      this.enqueue(async () => this.sendError(ErrorCode.INVALID_MESSAGE, 'binary frames are not supported'));
+      return;
+    }
+    const text = data.toString('utf8');
+    this.enqueue(() => this.handle(text));
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.pending += 1;
+    this.queue = this.queue
+      .then(() => (this.state === 'closed' ? undefined : task()))
+      .catch((error: unknown) => {
+        const normalised = toAlbatrossError(error);
+        if (normalised.code === ErrorCode.INTERNAL) this.logger.error({ err: error }, 'frame handling failed');
+        this.sendError(normalised.code, normalised.message);
+      })
+      .finally(() => {
+        this.pending -= 1;
+      });
+  }
+
+  private async handle(text: string): Promise<void> {
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      this.sendError(parsed.code, parsed.message, parsed.id);
+      if (this.state === 'authenticating') this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
+      return;
+    }
+    const frame = parsed.frame;
+    if (this.state === 'authenticating' && frame.type !== 'auth') {
+      this.sendError(ErrorCode.UNAUTHORIZED, 'the first frame must be auth', frame.id);
+      this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
+      return;
+    }
+    await this.dispatch(frame);
+  }
+
+  private async dispatch(frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'auth':
+        return this.handleAuth(frame);
+      case 'subscribe':
+        return this.handleSubscribe(frame);
+      case 'unsubscribe':
+        return this.handleUnsubscribe(frame);
+      case 'ping':
+        this.sendFrame(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id });
+        return;
+      default: {
+        const unexpected: never = frame;
+        throw new AlbatrossError(ErrorCode.UNKNOWN_TYPE, `unknown frame ${JSON.stringify(unexpected)}`);
+      }
+    }
+  }
+
+  // --- authentication ------------------------------------------------------
+
+  private async handleAuth(frame: AuthFrame): Promise<void> {
+    let identity: Identity;
+    try {
+      identity = await this.ctx.authenticator.authenticate(frame.token);
+    } catch (error) {
+      const normalised = toAlbatrossError(error);
+      this.sendError(normalised.code, normalised.message, frame.id);
+      // A failed first-frame auth closes; a failed refresh leaves the live connection as it was.
+      if (this.state === 'authenticating') this.close(CloseCode.UNAUTHORIZED, normalised.code);
+      return;
+    }
+    if (this.state === 'closed') return;
+    if (this.state === 'authenticating') return this.authenticated(identity);
+    const current = this.identity;
+    if (!current || current.userId !== identity.userId || current.tenantId !== identity.tenantId) {
+      this.sendError(ErrorCode.FORBIDDEN, 'a refreshed token must name the same user and tenant', frame.id);
+      return;
+    }
+    this.identity = identity;
+    this.armExpiry(identity);
+    this.sendFrame({
+      type: 'ack',
+      ...(frame.id === undefined ? {} : { id: frame.id }),
+      refreshed: true,
+      ...(identity.exp === undefined ? {} : { exp: identity.exp }),
+    });
+  }
+
+  private async authenticated(identity: Identity): Promise<void> {
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.authTimer = null;
+    this.identity = identity;
+    this.state = 'open';
+    this.logger = this.ctx.logger.child({
+      connection_id: this.id,
+      tenant_id: identity.tenantId,
+      user_id: identity.userId,
+    });
+    this.armExpiry(identity);
+    this.ctx.onAuthenticated(this);
+
+    const wanted: string[] = [];
+    for (const channel of expandBaseline(this.ctx.settings.baseline, identity)) {
+      if (wanted.length >= this.ctx.settings.maxSubscriptions) break;
+      try {
+        await this.ctx.policy.authorize(identity, channel);
+        wanted.push(channel);
+      } catch (error) {
+        this.logger.warn({ channel, code: toAlbatrossError(error).code }, 'baseline channel skipped');
+      }
+    }
+    let attached: Array<{ subscription: Subscription; position: StreamPosition }>;
+    try {
+      attached = await Promise.all(wanted.map((channel) => this.attach(channel)));
+    } catch (error) {
+      const normalised = toAlbatrossError(error);
+      this.logger.warn({ err: error }, 'baseline subscriptions failed');
+      this.sendError(normalised.code, 'cannot subscribe baseline channels; reconnect later');
+      this.close(CloseCode.GOING_AWAY, normalised.code);
+      return;
+    }
+    if (this.state !== 'open') return;
+    this.sendFrame({
+      type: 'welcome',
+      connection_id: this.id,
+      user_id: identity.userId,
+      tenant_id: identity.tenantId,
+      heartbeat_ms: this.ctx.settings.heartbeatMs,
+      subscriptions: attached.map(({ subscription, position }) => ({
+        channel: subscription.channel,
+        offset: position.offset,
+        epoch: position.epoch,
+      })),
+    });
+    for (const { subscription, position } of attached) this.goLive(subscription, position, []);
+    this.logger.info(
+      { subscriptions: attached.length, credential: identity.credential.kind },
+      'connection authenticated',
+    );
+  }
+
+  private armExpiry(identity: Identity): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (identity.exp === undefined) return;
+    const deadline = (identity.exp + JWT_LEEWAY_SECONDS) * 1000;
+    const fire = (): void => {
+      const remaining = deadline - Date.now();
+      if (remaining > 0) {
+        this.expiryTimer = setTimeout(fire, Math.min(remaining, MAX_TIMER_MS));
+        return;
+      }
+      this.sendError(ErrorCode.TOKEN_EXPIRED, 'token expired: send a fresh token in an auth frame before exp');
+      this.close(CloseCode.UNAUTHORIZED, ErrorCode.TOKEN_EXPIRED);
+    };
+    fire();
+  }
+
+  // --- subscriptions -------------------------------------------------------
+
+  /** Takes (or re-takes) a channel and returns its position; the subscription buffers until `goLive`. */
+  private async attach(channel: string): Promise<{ subscription: Subscription; position: StreamPosition }> {
+    const result = await this.attachWith(channel, undefined);
+    return { subscription: result.subscription, position: result.position };
+  }
+
+  private async attachWith(
+    channel: string,
+    since: StreamPosition | undefined,
+  ): Promise<{
+    subscription: Subscription;
+    position: StreamPosition;
+    recovered: boolean;
+    replay: readonly BrokerPublication[];
+  }> {
+    let subscription = this.subscriptions.get(channel);
+    const isNew = subscription === undefined;
+    if (!subscription) {
+      subscription = new Subscription(channel);
+      this.subscriptions.set(channel, subscription);
+    } else if (since !== undefined) {
+      subscription.pause();
+    }
+    try {
+      if (isNew) {
+        await this.ctx.hub.add(channel, this);
+        // Closed while joining: release() ran before we were in the hub.
+        if (this.state === 'closed') {
+          this.ctx.hub.remove(channel, this);
+          throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'connection closed');
+        }
+      }
+      if (since === undefined) {
+        const position = await this.ctx.broker.position(channel);
+        return { subscription, position, recovered: false, replay: [] };
+      }
+      const recovery = await this.ctx.broker.recover(channel, since);
+      return {
+        subscription,
+        position: recovery.position,
+        recovered: recovery.recovered,
+        replay: recovery.publications,
+      };
+    } catch (error) {
+      if (isNew) {
+        this.subscriptions.delete(channel);
+        this.ctx.hub.remove(channel, this);
+      } else if (!subscription.live) {
+        // A failed re-recovery: keep the channel, resume live delivery from where it was.
+        this.flush(subscription);
+      }
+      throw error;
+    }
+  }
+
+  /** Sends the replay, then whatever was buffered meanwhile, then switches the subscription to live. */
+  private goLive(subscription: Subscription, baseline: StreamPosition, replay: readonly BrokerPublication[]): void {
+    if (subscription.live) return;
+    subscription.epoch = baseline.epoch;
+    subscription.lastOffset = baseline.offset;
+    for (const publication of replay) this.sendEvent(subscription, publication);
+    this.flush(subscription);
+  }
+
+  private flush(subscription: Subscription): void {
+    const buffered = subscription.buffer;
+    subscription.buffer = [];
+    subscription.live = true;
+    for (const publication of buffered) this.sendEvent(subscription, publication);
+  }
+
+  private async handleSubscribe(frame: SubscribeFrame): Promise<void> {
+    const identity = this.identity;
+    if (!identity) return;
+    const rejected: RejectedSubscription[] = [];
+    const wanted: Array<{ channel: string; since: StreamPosition | undefined }> = [];
+    const seen = new Set<string>();
+    let count = this.subscriptions.size;
+    for (const entry of frame.channels) {
+      const channel = typeof entry === 'string' ? entry : entry.channel;
+      const since = typeof entry === 'string' ? undefined : entry.since;
+      if (!isValidChannel(channel)) {
+        rejected.push({ channel, code: ErrorCode.INVALID_MESSAGE, message: 'invalid channel name' });
+        continue;
+      }
+      if (seen.has(channel)) {
+        rejected.push({ channel, code: ErrorCode.INVALID_MESSAGE, message: 'channel named twice in one subscribe' });
+        continue;
+      }
+      seen.add(channel);
+      const held = this.subscriptions.has(channel);
+      if (!held && count >= this.ctx.settings.maxSubscriptions) {
+        rejected.push({
+          channel,
+          code: ErrorCode.SUBSCRIPTION_LIMIT,
+          message: `at most ${this.ctx.settings.maxSubscriptions} subscriptions per connection`,
+        });
+        continue;
+      }
+      try {
+        await this.ctx.policy.authorize(identity, channel);
+      } catch (error) {
+        const normalised = toAlbatrossError(error);
+        rejected.push({ channel, code: normalised.code, message: normalised.message });
+        continue;
+      }
+      if (!held) count += 1;
+      wanted.push({ channel, since });
+    }
+    if (this.state !== 'open') return;
+
+    const outcomes = await Promise.allSettled(wanted.map(({ channel, since }) => this.attachWith(channel, since)));
+    if (this.state !== 'open') return;
+    const accepted: AcceptedSubscription[] = [];
+    const ready: Array<{ subscription: Subscription; baseline: StreamPosition; replay: readonly BrokerPublication[] }> =
+      [];
+    outcomes.forEach((outcome, index) => {
+      const request = wanted[index];
+      if (!request) return;
+      if (outcome.status === 'rejected') {
+        const normalised = toAlbatrossError(outcome.reason);
+        rejected.push({ channel: request.channel, code: normalised.code, message: normalised.message });
+        return;
+      }
+      const { subscription, position, recovered, replay } = outcome.value;
+      const entry: AcceptedSubscription = { channel: request.channel, offset: position.offset, epoch: position.epoch };
+      if (request.since !== undefined) entry.recovered = recovered;
+      accepted.push(entry);
+      // A recovered subscription replays from the client's position; otherwise it starts at the ack's.
+      const baseline = request.since !== undefined && recovered ? request.since : position;
+      ready.push({ subscription, baseline, replay });
+    });
+    this.sendFrame({ type: 'ack', id: frame.id, accepted, rejected });
+    for (const { subscription, baseline, replay } of ready) this.goLive(subscription, baseline, replay);
+  }
+
+  private async handleUnsubscribe(frame: UnsubscribeFrame): Promise<void> {
+    const removed: string[] = [];
+    const missing: string[] = [];
+    for (const channel of frame.channels) {
+      if (this.subscriptions.delete(channel)) {
+        this.ctx.hub.remove(channel, this);
+        removed.push(channel);
+      } else {
+        missing.push(channel);
+      }
+    }
+    this.sendFrame({ type: 'ack', id: frame.id, removed, missing });
+  }
+
+  // --- outbound ------------------------------------------------------------
+
+  /** Called by the hub for each publication of a channel this connection holds. */
+  deliver(publication: BrokerPublication): void {
+    const subscription = this.subscriptions.get(publication.channel);
+    if (!subscription || this.state !== 'open') return;
+    if (!subscription.live) {
+      subscription.buffer.push(publication);
+      return;
+    }
+    this.sendEvent(subscription, publication);
+  }
+
+  private sendEvent(subscription: Subscription, publication: BrokerPublication): void {
+    if (publication.epoch === subscription.epoch) {
+      if (publication.offset <= subscription.lastOffset) return; // already sent: never a duplicate
+      if (publication.offset !== subscription.lastOffset + 1) this.sendGap(subscription, publication);
+    } else {
+      this.sendGap(subscription, publication);
+    }
+    subscription.epoch = publication.epoch;
+    subscription.lastOffset = publication.offset;
+    this.sendRaw(publication.data);
+  }
+
+  private sendGap(subscription: Subscription, publication: BrokerPublication): void {
+    this.logger.warn(
+      { channel: subscription.channel, from: subscription.lastOffset, to: publication.offset },
+      'gap on live subscription',
+    );
+    this.sendFrame({
+      type: 'gap',
+      channel: subscription.channel,
+      epoch: publication.epoch,
+      offset: publication.offset,
+    });
+  }
+
+  /** Sends a frame built elsewhere (heartbeats share one buffer across connections). */
+  sendRaw(data: Buffer | string): void {
+    if (this.state === 'closed') return;
+    if (this.ws.bufferedAmount > this.ctx.settings.slowConsumerBytes) {
+      this.close(CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER);
+      return;
+    }
+    this.ws.send(data, { binary: false });
+  }
+
+  sendFrame(frame: ServerFrame): void {
+    this.sendRaw(encodeFrame(frame));
+  }
+
+  sendError(code: ErrorCode, message: string, id?: number): void {
+    const frame: ErrorFrame = { type: 'error', code, message };
+    if (id !== undefined) frame.id = id;
+    this.sendFrame(frame);
+  }
+
+  // --- closing -------------------------------------------------------------
+
+  /**
+   * The one way a connection ends from the server side: stop sending, close
+   * with `code`, and destroy the socket if the peer does not finish the close
+   * handshake in time. Safe to call more than once.
+   */
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.release();
+    this.state = 'closed';
+    try {
+      this.ws.close(code, reason);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'close failed');
+      this.ws.terminate();
+    }
+    this.closeTimer = setTimeout(() => this.ws.terminate(), this.ctx.settings.closeTimeoutMs);
+    this.closeTimer.unref();
+    this.logger.info({ code, reason }, 'connection closing');
+  }
+
+  private release(): void {
+    if (this.authTimer) clearTimeout(this.authTimer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.authTimer = null;
+    this.expiryTimer = null;
+    for (const channel of this.subscriptions.keys()) this.ctx.hub.remove(channel, this);
+    this.subscriptions.clear();
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+    if (this.state !== 'closed') {
+      this.release();
+      this.state = 'closed';
+    }
+    this.ctx.onClosed(this, code, reason);
+  }
+}

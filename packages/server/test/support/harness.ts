@@ -1,0 +1,202 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerFrame } from '@albatross/protocol';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/index.js';
+import { silentLogger } from '../../src/log/logger.js';
+
+export const SECRET = 'test-secret-0123456789abcdef';
+export const ADMIN_KEY = 'admin-key-for-tests';
+
+/** Signs an HS256 test token; `exp` defaults to one hour from now. */
+export async function signToken(
+  claims: { sub?: string; tenant_id?: string; roles?: string[]; channels?: string[]; exp?: number; nbf?: number } = {},
+  secret = SECRET,
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const { sub = 'u1', tenant_id = 't1', exp = now + 3600, ...rest } = claims;
+  const payload: Record<string, unknown> = { tenant_id, ...rest };
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(secret));
+}
+
+export interface Running {
+  gateway: Gateway;
+  server: http.Server;
+  port: number;
+  wsUrl: string;
+  httpUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts a real gateway on 127.0.0.1, port 0. */
+export async function startGateway(options: Partial<GatewayOptions> = {}): Promise<Running> {
+  const server = http.createServer();
+  const gateway = await createGateway({
+    server,
+    auth: { jwt: { secret: SECRET } },
+    adminKey: ADMIN_KEY,
+    serveHttp: true,
+    logger: silentLogger,
+    ...options,
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  return {
+    gateway,
+    server,
+    port,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A raw protocol client for tests: every received frame is queued, and
+ * `next()` takes them in order, so tests assert exact sequences.
+ */
+export class TestClient {
+  readonly frames: ServerFrame[] = [];
+  private waiters: Array<() => void> = [];
+  closed: { code: number; reason: string } | null = null;
+  private closeWaiters: Array<() => void> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()) as ServerFrame);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+      for (const w of this.closeWaiters.splice(0)) w();
+    });
+    ws.on('error', () => {});
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Opens a socket; resolves once open (rejects with the HTTP status on a refused upgrade). */
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, { headers });
+    const client = new TestClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => reject(new UpgradeRefused(res.statusCode ?? 0, body)));
+      });
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  /** Connects and authenticates with a first `auth` frame; returns after `welcome`. */
+  static async authed(url: string, token: string): Promise<{ client: TestClient; welcome: ServerFrame }> {
+    const client = await TestClient.connect(url);
+    client.send({ type: 'auth', token });
+    const welcome = await client.next('welcome');
+    return { client, welcome };
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** The next frame (optionally asserting its type), waiting up to `timeoutMs`. */
+  async next<T extends ServerFrame['type']>(type?: T, timeoutMs = 5000): Promise<Extract<ServerFrame, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length === 0) {
+      if (this.closed)
+        throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for a frame`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${type ?? 'a frame'}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const frame = this.frames.shift() as ServerFrame;
+    if (type !== undefined && frame.type !== type) {
+      throw new Error(`expected ${type}, got ${JSON.stringify(frame)}`);
+    }
+    return frame as Extract<ServerFrame, { type: T }>;
+  }
+
+  /** Resolves when nothing arrives for `ms` (to assert absence). */
+  async quiet(ms = 150): Promise<ServerFrame[]> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return this.frames.splice(0);
+  }
+
+  async waitClose(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    if (this.closed) return this.closed;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for close')), timeoutMs);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.closed as unknown as { code: number; reason: string };
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export class UpgradeRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`upgrade refused with ${status}: ${body}`);
+  }
+}
+
+/** POSTs JSON to the gateway's HTTP API. */
+export async function post(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  key: string | null = ADMIN_KEY,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+export async function get(
+  baseUrl: string,
+  path: string,
+  key: string | null = ADMIN_KEY,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${baseUrl}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}

@@ -1,0 +1,8 @@
+import { defineConfig } from 'vitest/config';
+
+// One project per workspace; each has its own vitest.config.ts.
+export default defineConfig({
+  test: {
+    projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts'],
+  },
+});
