@@ -497,7 +497,7 @@ export class Connection implements Subscriber {
     }
     this.closeTimer = setTimeout(() => this.ws.terminate(), this.ctx.settings.closeTimeoutMs);
     this.closeTimer.unref();
-    this.logger.info({ code, reason }, 'connection closing');
+    this.logger.debug({ code, reason }, 'connection closing');
   }
 
   private release(): void {

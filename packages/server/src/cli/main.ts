@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import { type ApiKeyVerifier, StaticApiKeyVerifier } from '../auth/api-keys.js';
+import type { JwtOptions } from '../auth/jwt.js';
+import { createBroker } from '../broker/factory.js';
+import { ConfigError, envName, parseFlags, resolveConfig, SETTINGS, type ServerConfig } from '../config/settings.js';
+import { createGateway, type Gateway } from '../gateway.js';
+import { createLogger, type Logger } from '../log/logger.js';
+
+const USAGE = `Usage: albatross serve [--flag value ...]
+
+Every flag --foo-bar can also be given as env ALBATROSS_FOO_BAR or as key "foo-bar"
+in the JSON file named by --config; flags override env, env overrides the file.
+
+Settings:
+${SETTINGS.map((s) => `  --${s.name.padEnd(24)} ${s.description}${'default' in s ? ` (default: ${s.default || '""'})` : ''}\n  ${''.padEnd(26)} env ${envName(s.name)}`).join('\n')}
+`;
+
+async function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ServerConfig> {
+  const flags = parseFlags(argv);
+  const configPath = flags.get('config') ?? env[envName('config')];
+  let file: Record<string, unknown> = {};
+  if (configPath !== undefined && configPath !== '') {
+    let text: string;
+    try {
+      text = await readFile(configPath, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`invalid --config: cannot read ${configPath} (${(error as Error).message})`);
+    }
+    try {
+      file = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new ConfigError(`invalid --config: ${configPath} is not valid JSON`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+      throw new ConfigError(`invalid --config: ${configPath} must hold a JSON object`);
+    }
+  }
+  return resolveConfig(flags, env, file);
+}
+
+async function readSetting(name: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`invalid --${name}: cannot read ${path} (${(error as Error).message})`);
+  }
+}
+
+/** Builds the auth options from the configuration, validating key material up front. */
+async function authOptions(config: ServerConfig): Promise<{ jwt?: JwtOptions; apiKeys?: ApiKeyVerifier }> {
+  const jwt: JwtOptions = {};
+  if (config.jwtSecret !== undefined) {
+    if (config.jwtSecret.length < 16) throw new ConfigError('invalid --jwt-secret: must be at least 16 characters');
+    jwt.secret = config.jwtSecret;
+  }
+  if (config.jwtPublicKeyFile !== undefined) {
+    jwt.publicKey = await readSetting('jwt-public-key-file', config.jwtPublicKeyFile);
+  }
+  if (config.jwksUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(config.jwksUrl);
+    } catch {
+      throw new ConfigError(`invalid --jwks-url: "${config.jwksUrl}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new ConfigError('invalid --jwks-url: must be http(s)');
+    jwt.jwksUrl = config.jwksUrl;
+  }
+  if (config.jwtIssuer !== undefined) jwt.issuer = config.jwtIssuer;
+  if (config.jwtAudience !== undefined) jwt.audience = config.jwtAudience;
+  const hasJwt = jwt.secret !== undefined || jwt.publicKey !== undefined || jwt.jwksUrl !== undefined;
+  let apiKeys: ApiKeyVerifier | undefined;
+  if (config.apiKeysFile !== undefined) {
+    try {
+      apiKeys = await StaticApiKeyVerifier.fromFile(config.apiKeysFile);
+    } catch (error) {
+      throw new ConfigError(`invalid --api-keys-file: ${(error as Error).message}`);
+    }
+  }
+  if (!hasJwt && !apiKeys) {
+    throw new ConfigError(
+      'no credentials configured: set --jwt-secret, --jwt-public-key-file, --jwks-url or --api-keys-file (or use --dev)',
+    );
+  }
+  return { ...(hasJwt ? { jwt } : {}), ...(apiKeys ? { apiKeys } : {}) };
+}
+
+async function printDemo(config: ServerConfig, port: number): Promise<void> {
+  if (config.jwtSecret === undefined) return;
+  const token = await new SignJWT({ tenant_id: 'demo-tenant', roles: ['Member'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('demo-user')
+    .setIssuedAt()
+    .setExpirationTime('24h')
+    .sign(new TextEncoder().encode(config.jwtSecret));
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  process.stderr.write(
+    [
+      '',
+      'Albatross gateway (development mode)',
+      `  WebSocket:   ${base.replace('http', 'ws')}/ws  (send {"type":"auth","token":"<token>"} first)`,
+      `  Demo token:  ${token}`,
+      '               (user demo-user, tenant demo-tenant, valid 24 h)',
+      '  Publish to the demo tenant:',
+      `    curl -s -X POST ${base}/api/publish -H 'Authorization: Bearer ${config.adminKey ?? ''}' \\`,
+      `      -H 'Content-Type: application/json' \\`,
+      `      -d '{"channel":"tenant:demo-tenant:updates","event_type":"hello","payload":{"text":"hi"}}'`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function serve(argv: readonly string[]): Promise<void> {
+  const config = await loadConfig(argv, process.env);
+  if (config.dev) {
+    config.jwtSecret ??= randomBytes(24).toString('base64url');
+    config.adminKey ??= randomBytes(18).toString('base64url');
+  }
+  const auth = await authOptions(config);
+  const logger: Logger = createLogger({ level: config.logLevel });
+  const broker = await createBroker({
+    ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
+    historySize: config.historySize,
+    historyTtlMs: config.historyTtlMs,
+    logger,
+  });
+  const server = http.createServer();
+  const gateway: Gateway = await createGateway({
+    server,
+    auth,
+    ...(config.adminKey === undefined ? {} : { adminKey: config.adminKey }),
+    broker,
+    baseline: config.baselineChannels,
+    allowPlatformAdmin: config.allowPlatformAdmin,
+    heartbeatMs: config.heartbeatMs,
+    authTimeoutMs: config.authTimeoutMs,
+    maxPublishBytes: config.maxPublishBytes,
+    maxFrameBytes: config.maxFrameBytes,
+    maxSubscriptions: config.maxSubscriptions,
+    slowConsumerBytes: config.slowConsumerBytes,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+    serveHttp: true,
+    logger,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  // The listening line is a contract (deploy scripts wait for it): written whatever the log level.
+  const listeningLogger = ['fatal', 'error', 'warn', 'silent'].includes(config.logLevel) ? createLogger() : logger;
+  listeningLogger.info({ port, host: config.host, broker: broker.kind }, 'listening');
+  if (config.dev) await printDemo(config, port);
+
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const now = Date.now();
+    if (firstSignalAt !== 0) {
+      if (now - firstSignalAt >= 1000) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      return;
+    }
+    firstSignalAt = now;
+    logger.info({ signal }, 'shutting down');
+    gateway
+      .close()
+      .then(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      .then(() => {
+        logger.info({}, 'stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command !== 'serve') throw new ConfigError(`unknown command "${command}" (try: albatross serve --help)`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  await serve(rest);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`albatross: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`albatross: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

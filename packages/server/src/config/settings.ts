@@ -1,0 +1,301 @@
+import type { LogLevel } from '../log/logger.js';
+import { parseRate, type Rate } from './rate.js';
+
+/** How a setting's text is read. */
+type Kind =
+  | { type: 'string'; secret?: boolean }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'bool' }
+  | { type: 'list' }
+  | { type: 'rate' }
+  | { type: 'enum'; values: readonly string[] };
+
+/** One configuration setting: flag `--name`, env `ALBATROSS_NAME`, config-file key `name`. */
+export interface SettingSpec {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly default?: string;
+  readonly description: string;
+  /** Extra environment variable names accepted after `ALBATROSS_*` (e.g. `REDIS_URL`). */
+  readonly aliases?: readonly string[];
+}
+
+const MAX_MS = 24 * 60 * 60_000;
+const MAX_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Every setting of the standalone server. docs/operations.md is generated
+ * from the same list (`npm run docs:settings`), so the two cannot drift.
+ */
+export const SETTINGS = [
+  { name: 'host', kind: { type: 'string' }, default: '127.0.0.1', description: 'Address to listen on.' },
+  {
+    name: 'port',
+    kind: { type: 'int', min: 0, max: 65535 },
+    default: '8080',
+    description: 'Port to listen on (0 picks a free one).',
+  },
+  {
+    name: 'config',
+    kind: { type: 'string' },
+    description: 'JSON config file whose keys are setting names (flags and env override it).',
+  },
+  {
+    name: 'jwt-secret',
+    kind: { type: 'string', secret: true },
+    description: 'HS256 shared secret for JWTs (at least 16 characters).',
+  },
+  { name: 'jwt-public-key-file', kind: { type: 'string' }, description: 'PEM public key for RS256 or ES256 JWTs.' },
+  { name: 'jwks-url', kind: { type: 'string' }, description: 'JWKS URL for RS256/ES256 JWTs.' },
+  { name: 'jwt-issuer', kind: { type: 'string' }, description: 'Expected `iss` claim, when set.' },
+  { name: 'jwt-audience', kind: { type: 'string' }, description: 'Expected `aud` claim, when set.' },
+  {
+    name: 'api-keys-file',
+    kind: { type: 'string' },
+    description: 'JSON file `{"keys":[{"id","sha256","sub","tenant_id","roles"}]}` of accepted API keys.',
+  },
+  {
+    name: 'admin-key',
+    kind: { type: 'string', secret: true },
+    description: 'Bearer key of the admin HTTP API (publish, history, connections, disconnect).',
+  },
+  {
+    name: 'redis-url',
+    kind: { type: 'string' },
+    aliases: ['REDIS_URL'],
+    description: 'Redis URL; selects the Redis broker for several nodes. Unset: in-memory broker.',
+  },
+  {
+    name: 'auth-timeout-ms',
+    kind: { type: 'int', min: 100, max: MAX_MS },
+    default: '5000',
+    description: 'Time a connection has to send its first `auth` frame.',
+  },
+  {
+    name: 'heartbeat-ms',
+    kind: { type: 'int', min: 100, max: MAX_MS },
+    default: '30000',
+    description: 'Interval of `heartbeat` frames.',
+  },
+  {
+    name: 'history-size',
+    kind: { type: 'int', min: 1, max: 1_000_000 },
+    default: '1000',
+    description: 'Publications kept (and recoverable) per channel.',
+  },
+  {
+    name: 'history-ttl-ms',
+    kind: { type: 'int', min: 1000, max: 7 * MAX_MS },
+    default: '600000',
+    description: 'Longest a publication stays recoverable.',
+  },
+  {
+    name: 'max-publish-bytes',
+    kind: { type: 'int', min: 64, max: MAX_BYTES },
+    default: '1048576',
+    description: 'Largest publish request body.',
+  },
+  {
+    name: 'max-frame-bytes',
+    kind: { type: 'int', min: 256, max: MAX_BYTES },
+    default: '65536',
+    description: 'Largest client frame (inflated size); bigger closes with 1009.',
+  },
+  {
+    name: 'max-subscriptions',
+    kind: { type: 'int', min: 1, max: 100_000 },
+    default: '128',
+    description: 'Subscriptions per connection, baseline included.',
+  },
+  {
+    name: 'baseline-channels',
+    kind: { type: 'list' },
+    default: 'user:{sub}:updates,user:{sub}:apikeys,tenant:{tenant_id}:updates',
+    description: 'Channels subscribed at connect; `{sub}` and `{tenant_id}` are substituted. Empty for none.',
+  },
+  {
+    name: 'allow-platform-admin',
+    kind: { type: 'bool' },
+    default: 'false',
+    description: "Let the `PlatformAdmin` role subscribe any tenant's channels.",
+  },
+  {
+    name: 'idempotency-ttl-ms',
+    kind: { type: 'int', min: 1000, max: MAX_MS },
+    default: '300000',
+    description: 'How long a publish idempotency key is remembered.',
+  },
+  {
+    name: 'slow-consumer-bytes',
+    kind: { type: 'int', min: 1024, max: MAX_BYTES },
+    default: '1048576',
+    description: 'Outbound bytes a connection may have queued before it is closed 4009.',
+  },
+  {
+    name: 'log-level',
+    kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    default: 'info',
+    description: 'Log level.',
+  },
+  {
+    name: 'dev',
+    kind: { type: 'bool' },
+    default: 'false',
+    description: 'Development mode: generate a JWT secret and admin key when unset and print a demo token.',
+  },
+] as const satisfies readonly SettingSpec[];
+
+export type SettingName = (typeof SETTINGS)[number]['name'];
+
+/** Environment variable of a setting: `--foo-bar` → `ALBATROSS_FOO_BAR`. */
+export function envName(name: string): string {
+  return `ALBATROSS_${name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** The standalone server's validated configuration. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  config?: string;
+  jwtSecret?: string;
+  jwtPublicKeyFile?: string;
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  apiKeysFile?: string;
+  adminKey?: string;
+  redisUrl?: string;
+  authTimeoutMs: number;
+  heartbeatMs: number;
+  historySize: number;
+  historyTtlMs: number;
+  maxPublishBytes: number;
+  maxFrameBytes: number;
+  maxSubscriptions: number;
+  baselineChannels: string[];
+  allowPlatformAdmin: boolean;
+  idempotencyTtlMs: number;
+  slowConsumerBytes: number;
+  logLevel: LogLevel;
+  dev: boolean;
+}
+
+/** A configuration error: names the setting and why, in one line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function convert(spec: SettingSpec, raw: string, source: string): unknown {
+  const fail = (why: string): never => {
+    throw new ConfigError(`invalid --${spec.name} (from ${source}): ${why}`);
+  };
+  const kind = spec.kind;
+  switch (kind.type) {
+    case 'string':
+      if (raw === '') fail('must not be empty');
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) fail(`"${raw}" is not an integer`);
+      const value = Number(raw);
+      if (!Number.isSafeInteger(value) || value < kind.min || value > kind.max) {
+        fail(`${raw} is outside ${kind.min}..${kind.max}`);
+      }
+      return value;
+    }
+    case 'bool': {
+      const lower = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on', ''].includes(lower)) return true;
+      if (['false', '0', 'no', 'off'].includes(lower)) return false;
+      return fail(`"${raw}" is not a boolean (true/false)`);
+    }
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    case 'rate': {
+      const rate: Rate | null = parseRate(raw);
+      if (!rate) fail(`"${raw}" is not a rate like 10/10s (N/<n>(ms|s|m|h))`);
+      return rate;
+    }
+    case 'enum':
+      if (!kind.values.includes(raw)) fail(`"${raw}" is not one of ${kind.values.join(', ')}`);
+      return raw;
+    default: {
+      const unexpected: never = kind;
+      throw new Error(`unknown setting kind ${JSON.stringify(unexpected)}`);
+    }
+  }
+}
+
+const specs: ReadonlyMap<string, SettingSpec> = new Map(SETTINGS.map((spec) => [spec.name, spec]));
+
+/** Parses `--name value`, `--name=value` and bare boolean flags. */
+export function parseFlags(argv: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const spec = specs.get(name);
+    if (!spec) throw new ConfigError(`unknown flag --${name} (see --help)`);
+    if (eq >= 0) {
+      flags.set(name, arg.slice(eq + 1));
+      continue;
+    }
+    const next = argv[i + 1];
+    if (spec.kind.type === 'bool' && (next === undefined || next.startsWith('--'))) {
+      flags.set(name, 'true');
+      continue;
+    }
+    if (next === undefined) throw new ConfigError(`--${name} needs a value`);
+    flags.set(name, next);
+    i += 1;
+  }
+  return flags;
+}
+
+/**
+ * Resolves every setting from flags, then environment, then the config file,
+ * then the default; validates each and throws {@link ConfigError} naming the
+ * first bad one.
+ */
+export function resolveConfig(
+  flags: ReadonlyMap<string, string>,
+  env: Readonly<Record<string, string | undefined>>,
+  file: Readonly<Record<string, unknown>>,
+): ServerConfig {
+  for (const key of Object.keys(file)) {
+    if (!specs.has(key)) throw new ConfigError(`unknown key "${key}" in config file`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const spec of SETTINGS as readonly SettingSpec[]) {
+    let raw: string | undefined;
+    let source = 'default';
+    if (flags.has(spec.name)) {
+      raw = flags.get(spec.name);
+      source = `flag --${spec.name}`;
+    } else {
+      for (const variable of [envName(spec.name), ...(spec.aliases ?? [])]) {
+        if (env[variable] !== undefined && env[variable] !== '') {
+          raw = env[variable];
+          source = `env ${variable}`;
+          break;
+        }
+      }
+      if (raw === undefined && Object.hasOwn(file, spec.name)) {
+        const value = file[spec.name];
+        source = `config file key "${spec.name}"`;
+        raw = Array.isArray(value) ? value.join(',') : String(value);
+      }
+      if (raw === undefined) raw = spec.default;
+    }
+    if (raw !== undefined) out[camel(spec.name)] = convert(spec, raw, source);
+  }
+  return out as unknown as ServerConfig;
+}
