@@ -16,15 +16,19 @@ import type { Identity } from './auth/identity.js';
 import type { JwtOptions } from './auth/jwt.js';
 import { buildHistoryBody } from './broker/event-frame.js';
 import { MemoryBroker } from './broker/memory.js';
-import type { Broker } from './broker/types.js';
+import type { Broker, HealthCheck } from './broker/types.js';
 import { type ChannelAuthorizer, ChannelPolicy, DEFAULT_BASELINE } from './channels/policy.js';
+import type { Rate } from './config/rate.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
 import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
 import { createAdminCheck } from './http/admin-auth.js';
-import { createHttpApi } from './http/api.js';
+import { type ConnectionInfo, createHttpApi, type DisconnectFilter } from './http/api.js';
+import { createOriginCheck } from './http/origin.js';
 import { rejectUpgrade } from './http/respond.js';
+import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
 import { createLogger, type Logger, redactUrl } from './log/logger.js';
+import { GatewayMetrics } from './metrics/metrics.js';
 
 /** Defaults of every gateway limit; docs/operations.md lists the same. */
 export const GATEWAY_DEFAULTS = {
@@ -39,6 +43,9 @@ export const GATEWAY_DEFAULTS = {
   slowConsumerBytes: 1024 * 1024,
   idempotencyTtlMs: 5 * 60_000,
   closeTimeoutMs: 30_000,
+  idleTimeoutMs: 90_000,
+  drainMs: 10_000,
+  rateLimit: { burst: 10, perMs: 10_000 } as Rate,
   baseline: DEFAULT_BASELINE as readonly string[],
 } as const;
 
@@ -50,7 +57,7 @@ export interface GatewayOptions {
   paths?: readonly string[];
   /** Credentials the gateway accepts: JWT key sources and/or an API key verifier. */
   auth: { jwt?: JwtOptions; apiKeys?: ApiKeyVerifier };
-  /** Bearer key of the admin HTTP API (publish, history); the admin API is disabled without it. */
+  /** Bearer key of the admin HTTP API; the admin API is disabled without it. */
   adminKey?: string;
   /** Broker; defaults to an in-memory broker with `historySize`/`historyTtlMs`. */
   broker?: Broker;
@@ -65,10 +72,30 @@ export interface GatewayOptions {
   heartbeatMs?: number;
   authTimeoutMs?: number;
   maxPublishBytes?: number;
+  /** Largest client frame (after inflation when permessage-deflate is on); bigger closes 1009. */
   maxFrameBytes?: number;
   maxSubscriptions?: number;
+  /** Outbound buffer budget per connection; over it the connection is closed 4009. */
   slowConsumerBytes?: number;
   idempotencyTtlMs?: number;
+  /** Per-connection client frame rate (token bucket; default 10 per 10 s); null disables. */
+  rateLimit?: Rate | null;
+  /** Global cap on open WebSocket connections of this node. */
+  maxConnections?: number;
+  maxConnectionsPerTenant?: number;
+  maxConnectionsPerUser?: number;
+  /** Silence after which a peer is pinged and finally dropped as half-open (default 90 s). */
+  idleTimeoutMs?: number;
+  /** Window over which a graceful shutdown closes clients (default 10 s). */
+  drainMs?: number;
+  /** Allowed browser origins; empty: same-origin only in production, any otherwise. `*` allows any. */
+  allowedOrigins?: readonly string[];
+  /** Production mode (default: `NODE_ENV === 'production'`). */
+  production?: boolean;
+  /** permessage-deflate (off by default; when on, `maxFrameBytes` bounds the inflated size). */
+  perMessageDeflate?: boolean;
+  /** Adds a per-tenant connections gauge to /metrics. */
+  metricsTenantLabel?: boolean;
   /**
    * Also answer the gateway's HTTP routes on the server's `request` event and
    * 404 everything else (the standalone server). Embedded apps leave this off
@@ -91,11 +118,21 @@ export interface Gateway {
   history(channel: string, options?: { since?: number; limit?: number }): Promise<HistoryResponse>;
   /** Answers the gateway's HTTP routes; returns false for any other request. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Closes every matching live connection with 4003; returns how many. Filters combine with AND. */
+  disconnect(filter: DisconnectFilter): number;
   /** Number of open WebSocket connections (authenticated or not). */
   readonly connectionCount: number;
   /** The broker in use. */
   readonly broker: Broker;
-  /** Closes every connection with 1001 and stops the broker. */
+  /** Prometheus text of the gateway's metrics. */
+  metrics(): Promise<string>;
+  /**
+   * Graceful shutdown: `/ready` turns 503 and upgrades are refused, then every
+   * client is closed 1001 with `{"reconnect_after_ms":N}`, spread over
+   * `windowMs` (default `drainMs`), then the broker stops.
+   */
+  drain(windowMs?: number): Promise<void>;
+  /** Immediate shutdown: closes every connection with 1001 now and stops the broker. */
   close(): Promise<void>;
 }
 
@@ -104,6 +141,8 @@ function pathOf(url: string | undefined): string {
   const q = raw.indexOf('?');
   return q < 0 ? raw : raw.slice(0, q);
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Creates a gateway on an existing HTTP server.
@@ -123,26 +162,74 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     maxSubscriptions: options.maxSubscriptions ?? GATEWAY_DEFAULTS.maxSubscriptions,
     slowConsumerBytes: options.slowConsumerBytes ?? GATEWAY_DEFAULTS.slowConsumerBytes,
     closeTimeoutMs: GATEWAY_DEFAULTS.closeTimeoutMs,
+    rateLimit: options.rateLimit === undefined ? GATEWAY_DEFAULTS.rateLimit : options.rateLimit,
   };
   const paths = new Set(options.paths ?? GATEWAY_DEFAULTS.paths);
   const maxPublishBytes = options.maxPublishBytes ?? GATEWAY_DEFAULTS.maxPublishBytes;
   const idempotencyTtlMs = options.idempotencyTtlMs ?? GATEWAY_DEFAULTS.idempotencyTtlMs;
+  const idleTimeoutMs = options.idleTimeoutMs ?? GATEWAY_DEFAULTS.idleTimeoutMs;
+  const drainMs = options.drainMs ?? GATEWAY_DEFAULTS.drainMs;
+  const limits = {
+    ...(options.maxConnectionsPerTenant === undefined ? {} : { perTenant: options.maxConnectionsPerTenant }),
+    ...(options.maxConnectionsPerUser === undefined ? {} : { perUser: options.maxConnectionsPerUser }),
+  };
   const broker =
     options.broker ??
     new MemoryBroker({
       historySize: options.historySize ?? GATEWAY_DEFAULTS.historySize,
       historyTtlMs: options.historyTtlMs ?? GATEWAY_DEFAULTS.historyTtlMs,
     });
+  const counter: ConnectionCounter =
+    (broker as { connectionCounter?: ConnectionCounter }).connectionCounter ?? new LocalConnectionCounter();
   const authenticator = new Authenticator(options.auth);
   const policy = new ChannelPolicy({
     ...(options.authorizers === undefined ? {} : { authorizers: options.authorizers }),
     allowPlatformAdmin: options.allowPlatformAdmin ?? false,
   });
+  const originAllowed = createOriginCheck(
+    options.allowedOrigins ?? [],
+    options.production ?? process.env.NODE_ENV === 'production',
+  );
+  const checkAdmin = createAdminCheck(options.adminKey);
   const hub = new Hub(broker, logger);
-  const connections = new Set<Connection>();
+  // Insertion-ordered registry; `seq` gives stable cursors for paging.
+  const connections = new Map<Connection, number>();
+  let nextSeq = 1;
   let closing = false;
 
-  await broker.start((publication) => hub.dispatch(publication));
+  const metrics = new GatewayMetrics({
+    connectionStates() {
+      const states: Record<string, number> = { authenticating: 0, open: 0, closing: 0 };
+      for (const connection of connections.keys()) {
+        const state = connection.state === 'closed' ? 'closing' : connection.state;
+        states[state] = (states[state] ?? 0) + 1;
+      }
+      return states;
+    },
+    subscriptions() {
+      let total = 0;
+      for (const connection of connections.keys()) total += connection.subscriptions.size;
+      return total;
+    },
+    ...(options.metricsTenantLabel
+      ? {
+          tenantConnections() {
+            const byTenant = new Map<string, number>();
+            for (const connection of connections.keys()) {
+              const tenant = connection.identity?.tenantId;
+              if (tenant !== undefined) byTenant.set(tenant, (byTenant.get(tenant) ?? 0) + 1);
+            }
+            return byTenant;
+          },
+        }
+      : {}),
+  });
+
+  await broker.start((publication) => {
+    metrics.publications += 1;
+    hub.dispatch(publication);
+    metrics.publishToSend.observe(Math.max(0, Date.now() - publication.ts) / 1000);
+  });
 
   const context: ConnectionContext = {
     authenticator,
@@ -151,9 +238,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     broker,
     logger,
     settings,
-    onAuthenticated() {},
+    metrics,
+    async admit(connection, identity) {
+      const result = await counter.acquire(identity.tenantId, identity.userId, limits);
+      if (result !== 'ok') {
+        throw new AlbatrossError(ErrorCode.CONNECTION_LIMIT, `too many connections for this ${result}`);
+      }
+      if (connection.state === 'closed') {
+        counter.release(identity.tenantId, identity.userId);
+        return;
+      }
+      connection.admitted = true;
+    },
+    onAuthenticated(connection) {
+      metrics.connects.inc({ kind: connection.identity?.credential.kind ?? 'unknown' });
+    },
     onClosed(connection, code, reason) {
-      connections.delete(connection);
+      if (!connections.delete(connection)) return;
+      if (connection.admitted && connection.identity) {
+        counter.release(connection.identity.tenantId, connection.identity.userId);
+      }
+      metrics.disconnects.inc({ code: String(code) });
       logger.debug({ connection_id: connection.id, code, reason }, 'connection closed');
     },
   };
@@ -161,19 +266,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxFrameBytes ?? GATEWAY_DEFAULTS.maxFrameBytes,
-    perMessageDeflate: false,
+    perMessageDeflate: options.perMessageDeflate ?? false,
     clientTracking: false,
   });
 
+  const refuse = (req: IncomingMessage, socket: Duplex, error: AlbatrossError): void => {
+    metrics.refusedUpgrades.inc({ code: error.code });
+    if (error.code === ErrorCode.UNAUTHORIZED || error.code === ErrorCode.TOKEN_EXPIRED) {
+      metrics.authFailures.inc({ reason: error.code });
+    }
+    logger.info({ url: redactUrl(req.url), code: error.code, reason: error.message }, 'upgrade refused');
+    rejectUpgrade(socket, error);
+  };
+
   const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | null): void => {
-    if (socket.destroyed) return;
-    if (closing) {
-      rejectUpgrade(socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
+    if (socket.destroyed) {
+      if (identity) counter.release(identity.tenantId, identity.userId);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new Connection(ws, context, identity);
-      connections.add(connection);
+      if (identity) connection.admitted = true;
+      connections.set(connection, nextSeq++);
+      if (closing) connection.close(CloseCode.GOING_AWAY, JSON.stringify({ reconnect_after_ms: 0 }));
     });
   };
 
@@ -182,12 +297,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (!paths.has(path)) {
       // Not ours: an embedding app may handle it; the standalone server refuses it.
       if (options.serveHttp)
-        rejectUpgrade(socket, new AlbatrossError(ErrorCode.NOT_FOUND, `no WebSocket endpoint at ${path}`));
+        refuse(req, socket, new AlbatrossError(ErrorCode.NOT_FOUND, `no WebSocket endpoint at ${path}`));
       return;
     }
     socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
+    if (!originAllowed(req)) {
+      refuse(req, socket, new AlbatrossError(ErrorCode.FORBIDDEN, 'origin not allowed'));
+      return;
+    }
     if (closing) {
-      rejectUpgrade(socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
+      refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
+      return;
+    }
+    if (options.maxConnections !== undefined && connections.size >= options.maxConnections) {
+      refuse(req, socket, new AlbatrossError(ErrorCode.CONNECTION_LIMIT, 'server connection limit reached'));
       return;
     }
     const credential = credentialOf(req);
@@ -196,18 +319,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         accept(req, socket, head, null);
         return;
       case 'invalid':
-        logger.info({ url: redactUrl(req.url), reason: credential.reason }, 'upgrade refused');
-        rejectUpgrade(socket, new AlbatrossError(ErrorCode.UNAUTHORIZED, credential.reason));
+        refuse(req, socket, new AlbatrossError(ErrorCode.UNAUTHORIZED, credential.reason));
         return;
       case 'token':
-        authenticator.authenticate(credential.token).then(
-          (identity) => accept(req, socket, head, identity),
-          (error: unknown) => {
-            const normalised = toAlbatrossError(error);
-            logger.info({ url: redactUrl(req.url), code: normalised.code }, 'upgrade refused');
-            rejectUpgrade(socket, normalised);
-          },
-        );
+        authenticator
+          .authenticate(credential.token)
+          .then(async (identity) => {
+            const result = await counter.acquire(identity.tenantId, identity.userId, limits);
+            if (result !== 'ok') {
+              throw new AlbatrossError(ErrorCode.CONNECTION_LIMIT, `too many connections for this ${result}`);
+            }
+            accept(req, socket, head, identity);
+          })
+          .catch((error: unknown) => refuse(req, socket, toAlbatrossError(error)));
         return;
       default: {
         const unexpected: never = credential;
@@ -218,10 +342,57 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   options.server.on('upgrade', onUpgrade);
 
   const heartbeatTimer = setInterval(() => {
-    const frame = encodeFrame({ type: 'heartbeat', ts: Date.now() });
-    for (const connection of connections) if (connection.state === 'open') connection.sendRaw(frame);
+    const frame = Buffer.from(encodeFrame({ type: 'heartbeat', ts: Date.now() }));
+    for (const connection of connections.keys()) if (connection.state === 'open') connection.sendRaw(frame);
   }, settings.heartbeatMs);
   heartbeatTimer.unref();
+
+  // Half-open detection: ping peers silent for a third of the idle timeout,
+  // drop those silent for the whole of it.
+  const idleTimer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const connection of connections.keys()) {
+        const silent = now - connection.lastSeen;
+        if (silent >= idleTimeoutMs) {
+          logger.info({ connection_id: connection.id, silent_ms: silent }, 'idle connection dropped');
+          connection.terminate();
+        } else if (silent >= idleTimeoutMs / 3) {
+          connection.ping();
+        }
+      }
+    },
+    Math.max(50, Math.min(idleTimeoutMs / 3, 10_000)),
+  );
+  idleTimer.unref();
+
+  const unsubscribeRevocations = options.auth.apiKeys?.onRevoke?.((keyId) => {
+    const n = disconnect({ api_key_id: keyId });
+    logger.info({ api_key_id: keyId, disconnected: n }, 'API key revoked');
+  });
+
+  function disconnect(filter: DisconnectFilter): number {
+    if (filter.user_id === undefined && filter.tenant_id === undefined && filter.api_key_id === undefined) {
+      throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'at least one of user_id, tenant_id, api_key_id is required');
+    }
+    let count = 0;
+    for (const connection of connections.keys()) {
+      const identity = connection.identity;
+      if (!identity || connection.state !== 'open') continue;
+      if (filter.user_id !== undefined && identity.userId !== filter.user_id) continue;
+      if (filter.tenant_id !== undefined && identity.tenantId !== filter.tenant_id) continue;
+      if (
+        filter.api_key_id !== undefined &&
+        (identity.credential.kind !== 'api_key' || identity.credential.keyId !== filter.api_key_id)
+      ) {
+        continue;
+      }
+      connection.sendError(ErrorCode.FORBIDDEN, 'credential revoked');
+      connection.close(CloseCode.FORBIDDEN, ErrorCode.FORBIDDEN);
+      count += 1;
+    }
+    return count;
+  }
 
   async function publish(request: unknown): Promise<PublishResponse> {
     if (closing) throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down');
@@ -244,22 +415,72 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       : broker.idempotency.once(body.idempotency_key, idempotencyTtlMs, run);
   }
 
-  const historyPage = (channel: string, since: number, limit: number) => broker.history(channel, since, limit);
+  async function health(): Promise<{ status: HealthCheck['status']; checks: Record<string, HealthCheck> }> {
+    let brokerCheck: HealthCheck;
+    try {
+      brokerCheck = { ...(await broker.health()), kind: broker.kind };
+    } catch (error) {
+      brokerCheck = { status: 'down', kind: broker.kind, error: toAlbatrossError(error).message };
+    }
+    const lagMs = metrics.eventLoopP99Ms();
+    const checks: Record<string, HealthCheck> = {
+      broker: brokerCheck,
+      // History lives in the broker: it is available exactly when the broker is.
+      history: { status: brokerCheck.status, store: broker.kind },
+      event_loop: { status: lagMs > 1000 ? 'degraded' : 'ok', lag_p99_ms: Math.round(lagMs * 100) / 100 },
+    };
+    if (closing) checks.gateway = { status: 'degraded', draining: true };
+    const statuses = Object.values(checks).map((check) => check.status);
+    const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
+    return { status, checks };
+  }
+
+  function listConnections(filter: { tenant_id?: string; user_id?: string; limit: number; cursor?: number }): {
+    connections: ConnectionInfo[];
+    next_cursor: string | null;
+  } {
+    const out: ConnectionInfo[] = [];
+    let last = 0;
+    for (const [connection, seq] of connections) {
+      if (filter.cursor !== undefined && seq <= filter.cursor) continue;
+      const identity = connection.identity;
+      if (filter.tenant_id !== undefined && identity?.tenantId !== filter.tenant_id) continue;
+      if (filter.user_id !== undefined && identity?.userId !== filter.user_id) continue;
+      if (out.length === filter.limit) return { connections: out, next_cursor: String(last) };
+      out.push({
+        connection_id: connection.id,
+        state: connection.state,
+        tenant_id: identity?.tenantId ?? null,
+        user_id: identity?.userId ?? null,
+        credential: identity?.credential.kind ?? null,
+        subscriptions: connection.subscriptions.size,
+        connected_at: new Date(connection.connectedAt).toISOString(),
+        buffered_bytes: connection.bufferedAmount,
+      });
+      last = seq;
+    }
+    return { connections: out, next_cursor: null };
+  }
 
   const handleRequest = createHttpApi({
     logger,
     maxPublishBytes,
-    checkAdmin: createAdminCheck(options.adminKey),
+    checkAdmin,
     async isReady() {
       if (closing) return { ready: false, reason: 'shutting down' };
-      const health = await broker.health();
-      return health.status === 'down' ? { ready: false, reason: 'broker down' } : { ready: true };
+      const brokerHealth = await broker.health().catch(() => ({ status: 'down' as const }));
+      return brokerHealth.status === 'down' ? { ready: false, reason: 'broker down' } : { ready: true };
     },
+    health,
     publish,
     async historyBody(channel, since, limit) {
-      const page = await historyPage(channel, since, limit);
+      const page = await broker.history(channel, since, limit);
       return buildHistoryBody(channel, page.position.epoch, page.position.offset, page.publications);
     },
+    disconnect,
+    listConnections,
+    metrics: () => metrics.registry.metrics(),
+    metricsContentType: metrics.registry.contentType,
   });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -270,10 +491,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
   if (options.serveHttp) options.server.on('request', onRequest);
 
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      clearInterval(heartbeatTimer);
+      clearInterval(idleTimer);
+      unsubscribeRevocations?.();
+      options.server.off('upgrade', onUpgrade);
+      if (options.serveHttp) options.server.off('request', onRequest);
+      await broker.close();
+      metrics.stop();
+    })();
+    return stopped;
+  };
+
   return {
     publish: (request) => publish(request),
     async history(channel, historyOptions = {}) {
-      const page = await historyPage(channel, historyOptions.since ?? 0, historyOptions.limit ?? 100);
+      const page = await broker.history(channel, historyOptions.since ?? 0, historyOptions.limit ?? 100);
       return {
         channel,
         epoch: page.position.epoch,
@@ -282,19 +517,38 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       };
     },
     handleRequest,
+    disconnect,
     get connectionCount() {
       return connections.size;
     },
     broker,
-    async close() {
-      if (closing) return;
+    metrics: () => metrics.registry.metrics(),
+    async drain(windowMs = drainMs) {
+      if (closing) return stop();
       closing = true;
-      clearInterval(heartbeatTimer);
-      options.server.off('upgrade', onUpgrade);
-      if (options.serveHttp) options.server.off('request', onRequest);
-      for (const connection of connections)
+      const list = [...connections.keys()];
+      logger.info({ connections: list.length, window_ms: windowMs }, 'draining');
+      // Spread closes evenly over the window with jitter, and tell each client
+      // a random back-off, so a deploy does not make every client reconnect at once.
+      const closes = list.map(async (connection, index) => {
+        const at = list.length <= 1 ? 0 : (windowMs * (index + Math.random())) / list.length;
+        await sleep(Math.min(windowMs, at));
+        const reconnectAfterMs = Math.floor(Math.random() * windowMs);
+        connection.close(CloseCode.GOING_AWAY, JSON.stringify({ reconnect_after_ms: reconnectAfterMs }));
+      });
+      await Promise.all(closes);
+      // Let queued frames and close handshakes flush, bounded.
+      const deadline = Date.now() + Math.min(GATEWAY_DEFAULTS.closeTimeoutMs, Math.max(1000, windowMs));
+      while (connections.size > 0 && Date.now() < deadline) await sleep(20);
+      for (const connection of connections.keys()) connection.terminate();
+      await stop();
+    },
+    async close() {
+      closing = true;
+      for (const connection of connections.keys()) {
         connection.close(CloseCode.GOING_AWAY, JSON.stringify({ reconnect_after_ms: 0 }));
-      await broker.close();
+      }
+      await stop();
     },
   };
 }

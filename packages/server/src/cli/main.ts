@@ -144,6 +144,17 @@ async function serve(argv: readonly string[]): Promise<void> {
     maxSubscriptions: config.maxSubscriptions,
     slowConsumerBytes: config.slowConsumerBytes,
     idempotencyTtlMs: config.idempotencyTtlMs,
+    rateLimit: config.rateLimit,
+    ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
+    ...(config.maxConnectionsPerTenant === undefined
+      ? {}
+      : { maxConnectionsPerTenant: config.maxConnectionsPerTenant }),
+    ...(config.maxConnectionsPerUser === undefined ? {} : { maxConnectionsPerUser: config.maxConnectionsPerUser }),
+    idleTimeoutMs: config.idleTimeoutMs,
+    drainMs: config.drainMs,
+    allowedOrigins: config.allowedOrigins,
+    perMessageDeflate: config.perMessageDeflate,
+    metricsTenantLabel: config.metricsTenantLabel,
     serveHttp: true,
     logger,
   });
@@ -171,9 +182,9 @@ async function serve(argv: readonly string[]): Promise<void> {
       return;
     }
     firstSignalAt = now;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, drain_ms: config.drainMs }, 'shutting down');
     gateway
-      .close()
+      .drain(config.drainMs)
       .then(() => new Promise<void>((resolve) => server.close(() => resolve())))
       .then(() => {
         logger.info({}, 'stopped');

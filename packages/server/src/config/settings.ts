@@ -132,6 +132,60 @@ export const SETTINGS = [
     description: 'Outbound bytes a connection may have queued before it is closed 4009.',
   },
   {
+    name: 'rate-limit',
+    kind: { type: 'rate' },
+    default: '10/10s',
+    description:
+      'Client frames per connection: `N/<n>(ms|s|m|h)`, a burst of N refilled evenly over the period (`off` disables). Every frame counts.',
+  },
+  {
+    name: 'max-connections',
+    kind: { type: 'int', min: 1, max: 10_000_000 },
+    description: 'Open WebSocket connections this node accepts (default unlimited).',
+  },
+  {
+    name: 'max-connections-per-tenant',
+    kind: { type: 'int', min: 1, max: 10_000_000 },
+    description: 'Connections per tenant (default unlimited).',
+  },
+  {
+    name: 'max-connections-per-user',
+    kind: { type: 'int', min: 1, max: 10_000_000 },
+    description: 'Connections per user (default unlimited).',
+  },
+  {
+    name: 'idle-timeout-ms',
+    kind: { type: 'int', min: 1000, max: MAX_MS },
+    default: '90000',
+    description:
+      'Silence (no frame, no pong) after which a half-open connection is dropped; pings start at a third of it.',
+  },
+  {
+    name: 'drain-ms',
+    kind: { type: 'int', min: 0, max: 10 * 60_000 },
+    default: '10000',
+    description: 'Window over which SIGTERM/SIGINT closes clients (1001) before exiting.',
+  },
+  {
+    name: 'allowed-origins',
+    kind: { type: 'list' },
+    default: '',
+    description:
+      'Comma-separated browser origins allowed to upgrade (`*` any). Empty: same-origin only when NODE_ENV=production, any otherwise.',
+  },
+  {
+    name: 'per-message-deflate',
+    kind: { type: 'bool' },
+    default: 'false',
+    description: 'Enable permessage-deflate; --max-frame-bytes then bounds the inflated size.',
+  },
+  {
+    name: 'metrics-tenant-label',
+    kind: { type: 'bool' },
+    default: 'false',
+    description: 'Add a per-tenant connections gauge to /metrics (tenant ids become label values).',
+  },
+  {
     name: 'log-level',
     kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     default: 'info',
@@ -176,6 +230,15 @@ export interface ServerConfig {
   allowPlatformAdmin: boolean;
   idempotencyTtlMs: number;
   slowConsumerBytes: number;
+  rateLimit: Rate | null;
+  maxConnections?: number;
+  maxConnectionsPerTenant?: number;
+  maxConnectionsPerUser?: number;
+  idleTimeoutMs: number;
+  drainMs: number;
+  allowedOrigins: string[];
+  perMessageDeflate: boolean;
+  metricsTenantLabel: boolean;
   logLevel: LogLevel;
   dev: boolean;
 }
@@ -218,6 +281,7 @@ function convert(spec: SettingSpec, raw: string, source: string): unknown {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     case 'rate': {
+      if (raw.trim() === 'off') return null;
       const rate: Rate | null = parseRate(raw);
       if (!rate) fail(`"${raw}" is not a rate like 10/10s (N/<n>(ms|s|m|h))`);
       return rate;

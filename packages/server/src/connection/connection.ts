@@ -21,9 +21,12 @@ import type { Identity } from '../auth/identity.js';
 import { JWT_LEEWAY_SECONDS } from '../auth/jwt.js';
 import type { Broker, BrokerPublication } from '../broker/types.js';
 import { type ChannelPolicy, expandBaseline } from '../channels/policy.js';
+import type { Rate } from '../config/rate.js';
 import { AlbatrossError, toAlbatrossError } from '../errors.js';
 import type { Hub, Subscriber } from '../fanout/hub.js';
+import { TokenBucket } from '../limits/token-bucket.js';
 import type { Logger } from '../log/logger.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
 import { Subscription } from './subscription.js';
 
 /** Settings a connection runs under. */
@@ -36,6 +39,8 @@ export interface ConnectionSettings {
   readonly slowConsumerBytes: number;
   /** How long a close handshake may take before the socket is destroyed. */
   readonly closeTimeoutMs: number;
+  /** Client frame rate limit (every frame counts); null disables it. */
+  readonly rateLimit: Rate | null;
 }
 
 /** What a connection needs from its gateway. */
@@ -46,6 +51,9 @@ export interface ConnectionContext {
   readonly broker: Broker;
   readonly logger: Logger;
   readonly settings: ConnectionSettings;
+  readonly metrics: GatewayMetrics;
+  /** Counts the connection against the connection limits; rejects with CONNECTION_LIMIT. */
+  admit(connection: Connection, identity: Identity): Promise<void>;
   onAuthenticated(connection: Connection): void;
   onClosed(connection: Connection, code: number, reason: string): void;
 }
@@ -54,9 +62,11 @@ export type ConnectionState = 'authenticating' | 'open' | 'closed';
 
 // setTimeout's maximum delay; longer expiries are re-armed.
 const MAX_TIMER_MS = 2_147_483_647;
-// Frames accepted while earlier ones are still being processed; past this
-// the client is not reading its answers and is dropped.
-const MAX_PENDING_FRAMES = 256;
+// Frames queued while earlier ones are still being processed. Past the high
+// mark the socket stops being read (TCP backpressure on the client) until
+// the queue is down to the low mark, so one client cannot flood the process.
+const PENDING_HIGH = 32;
+const PENDING_LOW = 8;
 
 /**
  * One WebSocket client: authentication, its subscriptions, and every frame
@@ -70,7 +80,13 @@ export class Connection implements Subscriber {
   state: ConnectionState = 'authenticating';
   identity: Identity | null = null;
   readonly subscriptions = new Map<string, Subscription>();
+  /** Set once the connection is counted against the connection limits (released on close). */
+  admitted = false;
+  /** Last time anything arrived from the peer (frame or pong), for idle detection. */
+  lastSeen = Date.now();
   private logger: Logger;
+  private readonly bucket: TokenBucket | null;
+  private limitedInARow = 0;
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
   private authTimer: NodeJS.Timeout | null = null;
@@ -83,7 +99,11 @@ export class Connection implements Subscriber {
     preauthenticated: Identity | null,
   ) {
     this.logger = ctx.logger.child({ connection_id: this.id });
+    this.bucket = ctx.settings.rateLimit ? new TokenBucket(ctx.settings.rateLimit) : null;
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.lastSeen = Date.now();
+    });
     ws.on('close', (code, reason) => this.finish(code, reason.toString()));
     ws.on('error', (error) => {
       this.logger.warn({ err: error }, 'socket error');
@@ -108,10 +128,13 @@ export class Connection implements Subscriber {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
-    if (this.pending >= MAX_PENDING_FRAMES) {
-      this.close(CloseCode.POLICY_VIOLATION, 'too many frames in flight');
+    this.lastSeen = Date.now();
+    this.ctx.metrics.bytesIn += data.length;
+    if (this.bucket && !this.bucket.take()) {
+      this.rateLimited();
       return;
     }
+    this.limitedInARow = 0;
     if (isBinary) {
       this.enqueue(async () => this.sendError(ErrorCode.INVALID_MESSAGE, 'binary frames are not supported'));
       return;
@@ -120,8 +143,27 @@ export class Connection implements Subscriber {
     this.enqueue(() => this.handle(text));
   }
 
+  /**
+   * Answers a frame over the rate limit; the 2×burst-th refused frame in a
+   * row is answered and then the connection is closed 4008.
+   */
+  private rateLimited(): void {
+    this.ctx.metrics.rateLimited.inc();
+    this.limitedInARow += 1;
+    const frame: ErrorFrame = {
+      type: 'error',
+      code: ErrorCode.RATE_LIMITED,
+      message: 'too many frames: slow down',
+      retry_after_ms: this.bucket?.retryAfterMs() ?? 0,
+    };
+    this.sendFrame(frame);
+    const burst = this.ctx.settings.rateLimit?.burst ?? 0;
+    if (this.limitedInARow >= 2 * burst) this.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
+  }
+
   private enqueue(task: () => Promise<void>): void {
     this.pending += 1;
+    if (this.pending >= PENDING_HIGH && !this.ws.isPaused) this.ws.pause();
     this.queue = this.queue
       .then(() => (this.state === 'closed' ? undefined : task()))
       .catch((error: unknown) => {
@@ -131,11 +173,13 @@ export class Connection implements Subscriber {
       })
       .finally(() => {
         this.pending -= 1;
+        if (this.pending <= PENDING_LOW && this.ws.isPaused && this.state !== 'closed') this.ws.resume();
       });
   }
 
   private async handle(text: string): Promise<void> {
     const parsed = parseClientFrame(text);
+    this.ctx.metrics.frameIn(parsed.ok ? parsed.frame.type : 'invalid', 0);
     if (!parsed.ok) {
       this.sendError(parsed.code, parsed.message, parsed.id);
       if (this.state === 'authenticating') this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
@@ -201,6 +245,20 @@ export class Connection implements Subscriber {
   private async authenticated(identity: Identity): Promise<void> {
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = null;
+    if (!this.admitted) {
+      try {
+        await this.ctx.admit(this, identity);
+      } catch (error) {
+        const normalised = toAlbatrossError(error);
+        this.sendError(normalised.code, normalised.message);
+        this.close(
+          normalised.code === ErrorCode.CONNECTION_LIMIT ? CloseCode.CONNECTION_LIMIT : CloseCode.GOING_AWAY,
+          normalised.code,
+        );
+        return;
+      }
+      if (this.state === 'closed') return;
+    }
     this.identity = identity;
     this.state = 'open';
     this.logger = this.ctx.logger.child({
@@ -442,7 +500,10 @@ export class Connection implements Subscriber {
     }
     subscription.epoch = publication.epoch;
     subscription.lastOffset = publication.offset;
-    this.sendRaw(publication.data);
+    if (this.sendRaw(publication.data)) {
+      this.ctx.metrics.deliveries += 1;
+      this.ctx.metrics.bytesOut += publication.data.length;
+    }
   }
 
   private sendGap(subscription: Subscription, publication: BrokerPublication): void {
@@ -458,18 +519,47 @@ export class Connection implements Subscriber {
     });
   }
 
-  /** Sends a frame built elsewhere (heartbeats share one buffer across connections). */
-  sendRaw(data: Buffer | string): void {
-    if (this.state === 'closed') return;
+  /**
+   * Queues one text frame built elsewhere (events and heartbeats are shared
+   * across connections). A connection whose outbound queue is over budget is
+   * closed 4009 instead: nothing more is queued for it, the close frame goes
+   * out behind what is already queued. Returns whether the frame was queued.
+   */
+  sendRaw(data: Buffer | string): boolean {
+    if (this.state === 'closed') return false;
     if (this.ws.bufferedAmount > this.ctx.settings.slowConsumerBytes) {
+      this.ctx.metrics.slowConsumerCloses.inc();
+      this.logger.warn({ buffered: this.ws.bufferedAmount }, 'slow consumer');
       this.close(CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER);
-      return;
+      return false;
     }
     this.ws.send(data, { binary: false });
+    return true;
   }
 
   sendFrame(frame: ServerFrame): void {
-    this.sendRaw(encodeFrame(frame));
+    const data = encodeFrame(frame);
+    if (this.sendRaw(data)) {
+      this.ctx.metrics.frameOut(frame.type);
+      this.ctx.metrics.bytesOut += data.length;
+    }
+  }
+
+  /** Sends a WebSocket ping (idle detection); the peer's pong refreshes `lastSeen`. */
+  ping(): void {
+    if (this.state === 'closed') return;
+    try {
+      this.ws.ping();
+    } catch (error) {
+      this.logger.debug({ err: error }, 'ping failed');
+    }
+  }
+
+  /** Destroys the socket without a close handshake (half-open peers). */
+  terminate(): void {
+    this.release();
+    this.state = 'closed';
+    this.ws.terminate();
   }
 
   sendError(code: ErrorCode, message: string, id?: number): void {
@@ -489,6 +579,8 @@ export class Connection implements Subscriber {
     if (this.state === 'closed') return;
     this.release();
     this.state = 'closed';
+    // A paused socket would never read the peer's close frame.
+    if (this.ws.isPaused) this.ws.resume();
     try {
       this.ws.close(code, reason);
     } catch (error) {

@@ -10,14 +10,62 @@ import { AlbatrossError, toAlbatrossError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { readBody, sendError, sendJson } from './respond.js';
 
+/** Which connections `POST /api/disconnect` closes; fields combine with AND. */
+export interface DisconnectFilter {
+  user_id?: string;
+  tenant_id?: string;
+  api_key_id?: string;
+}
+
+/** One row of `GET /api/connections`. */
+export interface ConnectionInfo {
+  connection_id: string;
+  state: string;
+  tenant_id: string | null;
+  user_id: string | null;
+  credential: string | null;
+  subscriptions: number;
+  connected_at: string;
+  buffered_bytes: number;
+}
+
 /** What the HTTP API needs from the gateway. */
 export interface HttpApiContext {
   readonly logger: Logger;
   readonly maxPublishBytes: number;
+  readonly metricsContentType: string;
   checkAdmin(req: IncomingMessage): void;
   isReady(): Promise<{ ready: boolean; reason?: string }>;
+  health(): Promise<{ status: 'ok' | 'degraded' | 'down'; checks: Record<string, unknown> }>;
   publish(request: unknown): Promise<PublishResponse>;
   historyBody(channel: string, sinceOffset: number, limit: number): Promise<Buffer>;
+  disconnect(filter: DisconnectFilter): number;
+  listConnections(filter: { tenant_id?: string; user_id?: string; limit: number; cursor?: number }): {
+    connections: ConnectionInfo[];
+    next_cursor: string | null;
+  };
+  metrics(): Promise<string>;
+}
+
+/** Largest page of `GET /api/connections`. */
+const MAX_CONNECTIONS_PAGE = 1000;
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const body = await readBody(req, limit);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'body is not valid JSON');
+  }
+}
+
+function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, `${field} must be a non-empty string`);
+  }
+  return value;
 }
 
 /** A route handler; resolves when the answer is written. */
@@ -66,14 +114,59 @@ export function createHttpApi(ctx: HttpApiContext): (req: IncomingMessage, res: 
       pattern: /^\/api\/publish$/,
       handler: async (req, res) => {
         ctx.checkAdmin(req);
-        const body = await readBody(req, ctx.maxPublishBytes);
-        let value: unknown;
-        try {
-          value = JSON.parse(body.toString('utf8'));
-        } catch {
-          throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'body is not valid JSON');
+        sendJson(res, 200, await ctx.publish(await readJson(req, ctx.maxPublishBytes)));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/health$/,
+      handler: async (_req, res) => {
+        const report = await ctx.health();
+        sendJson(res, report.status === 'down' ? 503 : 200, report);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/metrics$/,
+      handler: async (_req, res) => {
+        const text = await ctx.metrics();
+        res.writeHead(200, { 'content-type': ctx.metricsContentType, 'cache-control': 'no-store' });
+        res.end(text);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/disconnect$/,
+      handler: async (req, res) => {
+        ctx.checkAdmin(req);
+        const body = await readJson(req, 64 * 1024);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+          throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'body must be a JSON object');
         }
-        sendJson(res, 200, await ctx.publish(value));
+        const record = body as Record<string, unknown>;
+        const filter: DisconnectFilter = {};
+        for (const field of ['user_id', 'tenant_id', 'api_key_id'] as const) {
+          const value = optionalString(record, field);
+          if (value !== undefined) filter[field] = value;
+        }
+        sendJson(res, 200, { disconnected: ctx.disconnect(filter) });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/connections$/,
+      handler: async (req, res, url) => {
+        ctx.checkAdmin(req);
+        const limit = integerParam(url, 'limit', 100, 1, MAX_CONNECTIONS_PAGE);
+        const cursorText = url.searchParams.get('cursor');
+        const filter: { tenant_id?: string; user_id?: string; limit: number; cursor?: number } = { limit };
+        if (cursorText !== null && cursorText !== '')
+          filter.cursor = integerParam(url, 'cursor', 0, 0, Number.MAX_SAFE_INTEGER);
+        const tenant = url.searchParams.get('tenant_id');
+        const user = url.searchParams.get('user_id');
+        if (tenant) filter.tenant_id = tenant;
+        if (user) filter.user_id = user;
+        sendJson(res, 200, ctx.listConnections(filter));
       },
     },
     {

@@ -1,0 +1,168 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Hot-path counters are plain numbers, bumped without label lookups; the
+ * Prometheus families read them at scrape time. Labels stay bounded: never a
+ * channel or user id, tenant only when explicitly enabled.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  deliveries = 0;
+  bytesOut = 0;
+  bytesIn = 0;
+  publications = 0;
+  private readonly framesIn = new Map<string, number>();
+  private readonly framesOut = new Map<string, number>();
+  readonly connects: Counter<'kind'>;
+  readonly disconnects: Counter<'code'>;
+  readonly authFailures: Counter<'reason'>;
+  readonly rateLimited: Counter;
+  readonly slowConsumerCloses: Counter;
+  readonly refusedUpgrades: Counter<'code'>;
+  readonly publishToSend: Histogram;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+
+  constructor(sources: {
+    connectionStates(): Record<string, number>;
+    subscriptions(): number;
+    tenantConnections?(): Map<string, number>;
+  }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'albatross_' });
+    this.loopDelay.enable();
+    new Gauge({
+      name: 'albatross_connections',
+      help: 'Open WebSocket connections by state',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [state, count] of Object.entries(sources.connectionStates())) this.set({ state }, count);
+      },
+    });
+    const tenantConnections = sources.tenantConnections;
+    if (tenantConnections) {
+      new Gauge({
+        name: 'albatross_tenant_connections',
+        help: 'Authenticated connections per tenant (--metrics-tenant-label)',
+        labelNames: ['tenant'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [tenant, count] of tenantConnections()) this.set({ tenant }, count);
+        },
+      });
+    }
+    new Gauge({
+      name: 'albatross_subscriptions',
+      help: 'Channel subscriptions held by connections on this node',
+      registers,
+      collect() {
+        this.set(sources.subscriptions());
+      },
+    });
+    const counterOf = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    counterOf(
+      'albatross_publications_total',
+      'Publications received by this node for local subscribers',
+      () => this.publications,
+    );
+    counterOf('albatross_deliveries_total', 'Events sent to connections', () => this.deliveries);
+    counterOf('albatross_bytes_out_total', 'Bytes of frames sent to connections', () => this.bytesOut);
+    counterOf('albatross_bytes_in_total', 'Bytes of frames received from connections', () => this.bytesIn);
+    const framesOf = (name: string, help: string, map: Map<string, number>): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['type'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [type, count] of map) this.inc({ type }, count);
+        },
+      });
+    };
+    framesOf('albatross_frames_in_total', 'Client frames received, by type', this.framesIn);
+    framesOf('albatross_frames_out_total', 'Frames sent, by type', this.framesOut);
+    this.connects = new Counter({
+      name: 'albatross_connects_total',
+      help: 'Authenticated connections, by credential kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: 'albatross_disconnects_total',
+      help: 'Closed connections, by close code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'albatross_auth_failures_total',
+      help: 'Failed authentications, by reason code',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'albatross_rate_limited_total',
+      help: 'Client frames refused by the rate limit',
+      registers,
+    });
+    this.slowConsumerCloses = new Counter({
+      name: 'albatross_slow_consumer_closes_total',
+      help: 'Connections closed 4009 for exceeding the outbound buffer budget',
+      registers,
+    });
+    this.refusedUpgrades = new Counter({
+      name: 'albatross_refused_upgrades_total',
+      help: 'WebSocket upgrades refused before the handshake, by error code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.publishToSend = new Histogram({
+      name: 'albatross_publish_to_send_seconds',
+      help: 'Time from publish to handing the event to local sockets (one observation per publication per node)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    const loopDelay = this.loopDelay;
+    new Gauge({
+      name: 'albatross_event_loop_lag_p99_seconds',
+      help: 'p99 event-loop delay since the previous scrape',
+      registers,
+      collect() {
+        this.set(loopDelay.percentile(99) / 1e9);
+        loopDelay.reset();
+      },
+    });
+  }
+
+  frameIn(type: string, bytes: number): void {
+    this.framesIn.set(type, (this.framesIn.get(type) ?? 0) + 1);
+    this.bytesIn += bytes;
+  }
+
+  frameOut(type: string): void {
+    this.framesOut.set(type, (this.framesOut.get(type) ?? 0) + 1);
+  }
+
+  /** Current p99 event-loop delay in ms, without resetting the scrape window. */
+  eventLoopP99Ms(): number {
+    return this.loopDelay.percentile(99) / 1e6;
+  }
+
+  stop(): void {
+    this.loopDelay.disable();
+    this.registry.clear();
+  }
+}
