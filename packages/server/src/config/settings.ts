@@ -355,6 +355,12 @@ export function resolveConfig(
       if (raw === undefined && Object.hasOwn(file, spec.name)) {
         const value = file[spec.name];
         source = `config file key "${spec.name}"`;
+        const scalar = (item: unknown) => ['string', 'number', 'boolean'].includes(typeof item);
+        const ok = Array.isArray(value) ? spec.kind.type === 'list' && value.every(scalar) : scalar(value);
+        if (!ok)
+          throw new ConfigError(
+            `invalid --${spec.name} (from ${source}): ${JSON.stringify(value)} is not a valid value`,
+          );
         raw = Array.isArray(value) ? value.join(',') : String(value);
       }
       if (raw === undefined) raw = spec.default;
