@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerFrame } from '@albatross/protocol';
 import { SignJWT } from 'jose';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/index.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -35,6 +37,15 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/**
+ * Options every test gateway gets unless the test overrides them. The rate
+ * limit is generous so tests that send many frames are not throttled; tests
+ * of the limiter itself pass their own `rateLimit`.
+ */
+export const HARNESS_DEFAULTS = {
+  rateLimit: { burst: 10_000, perMs: 1000 },
+} as const satisfies Partial<GatewayOptions>;
+
 /** Starts a real gateway on 127.0.0.1, port 0. */
 export async function startGateway(options: Partial<GatewayOptions> = {}): Promise<Running> {
   const server = http.createServer();
@@ -44,6 +55,7 @@ export async function startGateway(options: Partial<GatewayOptions> = {}): Promi
     adminKey: ADMIN_KEY,
     serveHttp: true,
     logger: silentLogger,
+    ...HARNESS_DEFAULTS,
     ...options,
   });
   server.listen(0, '127.0.0.1');
@@ -118,6 +130,35 @@ export class TestClient {
 
   send(frame: unknown): void {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Sends raw bytes as a binary frame. */
+  sendBinary(bytes: Uint8Array): void {
+    this.ws.send(bytes, { binary: true });
+  }
+
+  /** Sends raw bytes as a text frame, unvalidated (e.g. invalid UTF-8). */
+  sendTextBytes(bytes: Uint8Array): void {
+    this.ws.send(bytes, { binary: false });
+  }
+
+  private syncId = 1_000_000_000;
+
+  /**
+   * Round-trips a ping with a fresh id and returns every frame that arrived
+   * before its pong: a barrier after which everything the server sent for
+   * earlier frames has been received.
+   */
+  async sync(timeoutMs = 5000): Promise<ServerFrame[]> {
+    const id = this.syncId++;
+    this.send({ type: 'ping', id });
+    const before: ServerFrame[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const frame = await this.next(undefined, timeoutMs);
+      if (frame.type === 'pong' && frame.id === id) return before;
+      before.push(frame);
+    }
+    throw new Error('sync: too many frames');
   }
 
   /** The next frame (optionally asserting its type), waiting up to `timeoutMs`. */
@@ -199,4 +240,51 @@ export async function get(
   const res = await fetch(`${baseUrl}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Connects expecting the upgrade to be refused; returns the HTTP status and parsed JSON body. */
+export async function expectRefused(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: { code?: string; message?: string } }> {
+  try {
+    const client = await TestClient.connect(url, headers);
+    client.close();
+  } catch (error) {
+    if (error instanceof UpgradeRefused) return { status: error.status, body: JSON.parse(error.body) };
+    throw error;
+  }
+  throw new Error(`upgrade to ${url} was accepted`);
+}
+
+/** Lower-case hex SHA-256 of a string (API key records). */
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/**
+ * Per-file cleanup: gateways started and clients opened through the returned
+ * helpers are closed after each test.
+ */
+export function useGateways(): {
+  start(options?: Partial<GatewayOptions>): Promise<Running>;
+  track(client: TestClient): TestClient;
+} {
+  const running: Running[] = [];
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) if (!client.closed) client.ws.terminate();
+    for (const r of running.splice(0)) await r.close();
+  });
+  return {
+    async start(options) {
+      const r = await startGateway(options);
+      running.push(r);
+      return r;
+    },
+    track(client) {
+      clients.push(client);
+      return client;
+    },
+  };
 }
