@@ -87,6 +87,8 @@ export class Connection implements Subscriber {
   private logger: Logger;
   private readonly bucket: TokenBucket | null;
   private limitedInARow = 0;
+  /** Set once the rate limit decided to close: later frames are not even read. */
+  private overLimit = false;
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
   private authTimer: NodeJS.Timeout | null = null;
@@ -130,6 +132,7 @@ export class Connection implements Subscriber {
     if (this.state === 'closed') return;
     this.lastSeen = Date.now();
     this.ctx.metrics.bytesIn += data.length;
+    if (this.overLimit) return;
     if (this.bucket && !this.bucket.take()) {
       this.rateLimited();
       return;
@@ -150,15 +153,20 @@ export class Connection implements Subscriber {
   private rateLimited(): void {
     this.ctx.metrics.rateLimited.inc();
     this.limitedInARow += 1;
+    const burst = this.ctx.settings.rateLimit?.burst ?? 0;
+    const close = this.limitedInARow >= 2 * burst;
+    if (close) this.overLimit = true;
     const frame: ErrorFrame = {
       type: 'error',
       code: ErrorCode.RATE_LIMITED,
       message: 'too many frames: slow down',
       retry_after_ms: this.bucket?.retryAfterMs() ?? 0,
     };
-    this.sendFrame(frame);
-    const burst = this.ctx.settings.rateLimit?.burst ?? 0;
-    if (this.limitedInARow >= 2 * burst) this.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
+    // Answered in order with the frames before it, like every other answer.
+    this.enqueue(async () => {
+      this.sendFrame(frame);
+      if (close) this.close(CloseCode.POLICY_VIOLATION, ErrorCode.RATE_LIMITED);
+    });
   }
 
   private enqueue(task: () => Promise<void>): void {

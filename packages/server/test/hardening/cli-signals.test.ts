@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { signToken, TestClient } from '../support/harness.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const SECRET = 'test-secret-0123456789abcdef';
+let child: ChildProcess | null = null;
+
+afterEach(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  child = null;
+});
+
+async function startCli(args: string[]): Promise<{ process: ChildProcess; port: number }> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'serve', '--port', '0', '--jwt-secret', SECRET, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child = proc;
+  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no listening line in 20 s')), 20_000);
+    proc.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+    lines.on('line', (line) => {
+      const record = JSON.parse(line) as { msg?: string; port?: number };
+      if (record.msg === 'listening' && typeof record.port === 'number') {
+        clearTimeout(timer);
+        resolve(record.port);
+      }
+    });
+  });
+  return { process: proc, port };
+}
+
+const exitOf = (proc: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (proc.exitCode !== null) resolve(proc.exitCode);
+    else proc.once('exit', (code) => resolve(code));
+  });
+
+describe('standalone shutdown signals', () => {
+  it('drains on SIGTERM (ready 503 at once), and a second signal 1 s later exits at once, non-zero', async () => {
+    const { process: proc, port } = await startCli(['--drain-ms', '20000', '--log-level', 'warn']);
+    // Two clients, so the 20 s drain window has a client left to close late.
+    const a = await TestClient.authed(`ws://127.0.0.1:${port}/ws`, await signToken({ sub: 'a' }));
+    const b = await TestClient.authed(`ws://127.0.0.1:${port}/ws`, await signToken({ sub: 'b' }));
+    proc.kill('SIGTERM');
+    // /ready turns 503 while the drain runs.
+    let ready = 200;
+    for (let i = 0; i < 50 && ready === 200; i++) {
+      ready = (await fetch(`http://127.0.0.1:${port}/ready`)).status;
+      if (ready === 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(ready).toBe(503);
+    // A second signal within 1 s is ignored…
+    proc.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(proc.exitCode).toBeNull();
+    // …one after 1 s exits at once with a non-zero status.
+    const started = Date.now();
+    proc.kill('SIGINT');
+    expect(await exitOf(proc)).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    a.client.close();
+    b.client.close();
+  }, 40_000);
+
+  it('exits 0 after closing every client 1001 within the drain window', async () => {
+    const { process: proc, port } = await startCli(['--drain-ms', '300', '--log-level', 'warn']);
+    const { client } = await TestClient.authed(`ws://127.0.0.1:${port}/ws`, await signToken());
+    proc.kill('SIGTERM');
+    const closed = await client.waitClose(5000);
+    expect(closed.code).toBe(1001);
+    const reason = JSON.parse(closed.reason) as { reconnect_after_ms: number };
+    expect(reason.reconnect_after_ms).toBeGreaterThanOrEqual(0);
+    expect(reason.reconnect_after_ms).toBeLessThanOrEqual(300);
+    expect(await exitOf(proc)).toBe(0);
+  }, 40_000);
+});
