@@ -12,10 +12,13 @@ export interface FanoutOptions {
   payloadBytes: number;
   /** Pin the gateway to this CPU (taskset), when given. */
   cpu?: number;
+  /** Run a flooding client beside the subscribers (pings as fast as the socket takes them, reconnecting when closed). */
+  flood?: boolean;
 }
 
 export interface FanoutResult {
-  scenario: 'fanout';
+  scenario: 'fanout' | 'fanout+flood';
+  flood_frames_sent: number;
   subscribers: number;
   rate_attempted: number;
   publications: number;
@@ -48,6 +51,8 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode(SECRET));
     const latencies: number[] = [];
+    const total = Math.max(1, Math.round((options.rate * options.durationMs) / 1000));
+    const warmup = Math.floor(total / 5);
     let deliveries = 0;
     const url = `ws://127.0.0.1:${gateway.port}/ws`;
     // Connect in bounded batches so the connect storm is not what is measured.
@@ -66,8 +71,11 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
               if (text.startsWith('{"type":"event"')) {
                 deliveries += 1;
                 const at = text.indexOf('"t":');
-                if (at > 0)
+                const n = text.indexOf('"n":');
+                // The first fifth of the run warms the JIT and is not sampled.
+                if (at > 0 && n > 0 && Number.parseInt(text.slice(n + 4), 10) >= warmup) {
                   latencies.push(performance.timeOrigin + performance.now() - Number.parseFloat(text.slice(at + 4)));
+                }
               } else if (text.startsWith('{"type":"welcome"')) {
                 clearTimeout(timer);
                 resolve();
@@ -77,9 +85,10 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
         }),
       );
     }
+    const flooder = options.flood ? startFlooder(url, token) : null;
     const pad = 'x'.repeat(Math.max(0, options.payloadBytes - 30));
     const intervalMs = 1000 / options.rate;
-    const total = Math.max(1, Math.round((options.rate * options.durationMs) / 1000));
+
     const started = performance.now();
     let published = 0;
     const inflight = new Set<Promise<void>>();
@@ -90,7 +99,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
       const body = JSON.stringify({
         channel: CHANNEL,
         event_type: 'bench',
-        payload: { p: pad, t: performance.timeOrigin + performance.now() },
+        payload: { n: published, p: pad, t: performance.timeOrigin + performance.now() },
       });
       const request = fetch(`http://127.0.0.1:${gateway.port}/api/publish`, {
         method: 'POST',
@@ -111,9 +120,11 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
     const drainUntil = performance.now() + 10_000;
     while (deliveries < expected && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 20));
     const elapsedS = (performance.now() - started) / 1000;
+    const floodFramesSent = (await flooder?.stop()) ?? 0;
     latencies.sort((a, b) => a - b);
     return {
-      scenario: 'fanout',
+      scenario: options.flood ? 'fanout+flood' : 'fanout',
+      flood_frames_sent: floodFramesSent,
       subscribers: options.subscribers,
       rate_attempted: options.rate * options.subscribers,
       publications: total,
@@ -132,4 +143,47 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
     for (const ws of sockets) ws.terminate();
     await gateway.stop();
   }
+}
+
+/** A client that sends pings as fast as its socket accepts them, reconnecting whenever it is closed. */
+function startFlooder(url: string, token: string): { stop(): Promise<number> } {
+  let stopped = false;
+  let sent = 0;
+  let current: WebSocket | null = null;
+  const loop = (async () => {
+    const until = performance.now() + 120_000;
+    while (!stopped && performance.now() < until) {
+      await new Promise<void>((resolve) => {
+        const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+        current = ws;
+        ws.on('error', () => resolve());
+        ws.on('close', () => resolve());
+        ws.on('open', () => {
+          const pump = (): void => {
+            // Bounded bursts per turn (the kernel may accept every write at once, so
+            // bufferedAmount alone would never stop a synchronous loop), at most
+            // 64 KiB queued: a flood, with bounded memory on our side.
+            for (
+              let i = 0;
+              i < 200 && !stopped && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 64 * 1024;
+              i++
+            ) {
+              ws.send('{"type":"ping","id":1}');
+              sent += 1;
+            }
+            if (!stopped && ws.readyState === WebSocket.OPEN) setImmediate(pump);
+          };
+          pump();
+        });
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      current?.terminate();
+      await loop;
+      return sent;
+    },
+  };
 }
