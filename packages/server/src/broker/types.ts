@@ -1,4 +1,7 @@
 import type { PublishResult, StreamPosition } from '@albatross/protocol';
+import type { ConnectionCounter } from '../limits/connection-counter.js';
+
+export type { AcquireResult, ConnectionCounter, ConnectionLimits } from '../limits/connection-counter.js';
 
 /**
  * One publication as it travels inside a node: its position and the complete
@@ -83,6 +86,12 @@ export interface Broker {
   /** Up to `limit` recoverable publications with offset > `sinceOffset`. */
   history(channel: string, sinceOffset: number, limit: number): Promise<HistoryPage>;
   readonly idempotency: IdempotencyStore;
+  /**
+   * Deployment-wide connection counts (expiring per-node leases), for brokers
+   * that span nodes. Absent: the gateway counts connections per node.
+   */
+  readonly connectionCounter?: ConnectionCounter;
+  /** Health of the broker; `down` while publishing or delivery is broken. */
   health(): Promise<HealthCheck>;
   close(): Promise<void>;
 }
