@@ -139,7 +139,11 @@ export class Connection implements Subscriber {
     }
     this.limitedInARow = 0;
     if (isBinary) {
-      this.enqueue(async () => this.sendError(ErrorCode.INVALID_MESSAGE, 'binary frames are not supported'));
+      this.enqueue(async () => {
+        this.sendError(ErrorCode.INVALID_MESSAGE, 'binary frames are not supported');
+        // Like any other non-auth first frame, a binary one ends an unauthenticated connection.
+        if (this.state === 'authenticating') this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
+      });
       return;
     }
     const text = data.toString('utf8');
