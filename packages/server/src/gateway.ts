@@ -29,6 +29,8 @@ import { rejectUpgrade } from './http/respond.js';
 import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
 import { createLogger, type Logger, redactUrl } from './log/logger.js';
 import { GatewayMetrics } from './metrics/metrics.js';
+import { Coalescer } from './outbound/coalescer.js';
+import { textFrame } from './outbound/frame.js';
 
 /** Defaults of every gateway limit; docs/operations.md lists the same. */
 export const GATEWAY_DEFAULTS = {
@@ -96,6 +98,13 @@ export interface GatewayOptions {
   perMessageDeflate?: boolean;
   /** Adds a per-tenant connections gauge to /metrics. */
   metricsTenantLabel?: boolean;
+  /**
+   * Coalesce each socket's frames into one write per event-loop turn (default
+   * true). Frames are built once per publication and shared by all sockets.
+   */
+  coalesceWrites?: boolean;
+  /** Extra delay before a coalesced write, ms (default 0: end of the current turn). Bounded latency for fewer writes. */
+  writeCoalesceMs?: number;
   /**
    * Also answer the gateway's HTTP routes on the server's `request` event and
    * 404 everything else (the standalone server). Embedded apps leave this off
@@ -173,14 +182,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.maxConnectionsPerTenant === undefined ? {} : { perTenant: options.maxConnectionsPerTenant }),
     ...(options.maxConnectionsPerUser === undefined ? {} : { perUser: options.maxConnectionsPerUser }),
   };
-  const broker =
+  const broker: Broker =
     options.broker ??
     new MemoryBroker({
       historySize: options.historySize ?? GATEWAY_DEFAULTS.historySize,
       historyTtlMs: options.historyTtlMs ?? GATEWAY_DEFAULTS.historyTtlMs,
     });
-  const counter: ConnectionCounter =
-    (broker as { connectionCounter?: ConnectionCounter }).connectionCounter ?? new LocalConnectionCounter();
+  const counter: ConnectionCounter = broker.connectionCounter ?? new LocalConnectionCounter();
   const authenticator = new Authenticator(options.auth);
   const policy = new ChannelPolicy({
     ...(options.authorizers === undefined ? {} : { authorizers: options.authorizers }),
@@ -239,6 +247,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     settings,
     metrics,
+    coalescer: options.coalesceWrites === false ? null : new Coalescer(options.writeCoalesceMs ?? 0),
     async admit(connection, identity) {
       const result = await counter.acquire(identity.tenantId, identity.userId, limits);
       if (result !== 'ok') {
@@ -343,7 +352,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const heartbeatTimer = setInterval(() => {
     const frame = Buffer.from(encodeFrame({ type: 'heartbeat', ts: Date.now() }));
-    for (const connection of connections.keys()) if (connection.state === 'open') connection.sendRaw(frame);
+    const wire = textFrame(frame);
+    for (const connection of connections.keys()) if (connection.state === 'open') connection.sendShared(frame, wire);
   }, settings.heartbeatMs);
   heartbeatTimer.unref();
 

@@ -155,6 +155,8 @@ async function serve(argv: readonly string[]): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     perMessageDeflate: config.perMessageDeflate,
     metricsTenantLabel: config.metricsTenantLabel,
+    coalesceWrites: config.coalesceWrites,
+    writeCoalesceMs: config.writeCoalesceMs,
     serveHttp: true,
     logger,
   });

@@ -186,6 +186,20 @@ export const SETTINGS = [
     description: 'Add a per-tenant connections gauge to /metrics (tenant ids become label values).',
   },
   {
+    name: 'coalesce-writes',
+    kind: { type: 'bool' },
+    default: 'true',
+    description:
+      "Coalesce each socket's frames into one write per event-loop turn (frames are built once per publication).",
+  },
+  {
+    name: 'write-coalesce-ms',
+    kind: { type: 'int', min: 0, max: 100 },
+    default: '0',
+    description:
+      'Extra delay before a coalesced write (0: end of the current event-loop turn); trades latency for fewer writes.',
+  },
+  {
     name: 'log-level',
     kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     default: 'info',
@@ -239,6 +253,8 @@ export interface ServerConfig {
   allowedOrigins: string[];
   perMessageDeflate: boolean;
   metricsTenantLabel: boolean;
+  coalesceWrites: boolean;
+  writeCoalesceMs: number;
   logLevel: LogLevel;
   dev: boolean;
 }

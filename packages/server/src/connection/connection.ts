@@ -27,6 +27,8 @@ import type { Hub, Subscriber } from '../fanout/hub.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { Coalescer, Outbox, WritableSocket } from '../outbound/coalescer.js';
+import { textFrame } from '../outbound/frame.js';
 import { Subscription } from './subscription.js';
 
 /** Settings a connection runs under. */
@@ -52,6 +54,8 @@ export interface ConnectionContext {
   readonly logger: Logger;
   readonly settings: ConnectionSettings;
   readonly metrics: GatewayMetrics;
+  /** Write coalescing for sockets without extensions; null sends every frame through `ws` at once. */
+  readonly coalescer: Coalescer | null;
   /** Counts the connection against the connection limits; rejects with CONNECTION_LIMIT. */
   admit(connection: Connection, identity: Identity): Promise<void>;
   onAuthenticated(connection: Connection): void;
@@ -86,6 +90,12 @@ export class Connection implements Subscriber {
   lastSeen = Date.now();
   private logger: Logger;
   private readonly bucket: TokenBucket | null;
+  /**
+   * Where frames go: pre-built frames are queued and written once per
+   * event-loop turn. Null when the socket negotiated an extension
+   * (permessage-deflate frames must be built by `ws` itself).
+   */
+  private readonly outbox: Outbox | null;
   private limitedInARow = 0;
   /** Set once the rate limit decided to close: later frames are not even read. */
   private overLimit = false;
@@ -102,6 +112,9 @@ export class Connection implements Subscriber {
   ) {
     this.logger = ctx.logger.child({ connection_id: this.id });
     this.bucket = ctx.settings.rateLimit ? new TokenBucket(ctx.settings.rateLimit) : null;
+    // `_socket` is ws's own field for the underlying net.Socket (not in its typings).
+    const socket = (ws as unknown as { _socket?: WritableSocket })._socket;
+    this.outbox = ctx.coalescer && socket && ws.extensions === '' ? ctx.coalescer.outbox(socket) : null;
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.lastSeen = Date.now();
@@ -123,7 +136,7 @@ export class Connection implements Subscriber {
 
   /** Bytes queued on the socket, not yet written to the kernel. */
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    return this.outbox ? this.outbox.bufferedAmount : this.ws.bufferedAmount;
   }
 
   // --- inbound -------------------------------------------------------------
@@ -493,17 +506,17 @@ export class Connection implements Subscriber {
   // --- outbound ------------------------------------------------------------
 
   /** Called by the hub for each publication of a channel this connection holds. */
-  deliver(publication: BrokerPublication): void {
+  deliver(publication: BrokerPublication, wire: Buffer): void {
     const subscription = this.subscriptions.get(publication.channel);
     if (!subscription || this.state !== 'open') return;
     if (!subscription.live) {
       subscription.buffer.push(publication);
       return;
     }
-    this.sendEvent(subscription, publication);
+    this.sendEvent(subscription, publication, wire);
   }
 
-  private sendEvent(subscription: Subscription, publication: BrokerPublication): void {
+  private sendEvent(subscription: Subscription, publication: BrokerPublication, wire?: Buffer): void {
     if (publication.epoch === subscription.epoch) {
       if (publication.offset <= subscription.lastOffset) return; // already sent: never a duplicate
       if (publication.offset !== subscription.lastOffset + 1) this.sendGap(subscription, publication);
@@ -512,7 +525,7 @@ export class Connection implements Subscriber {
     }
     subscription.epoch = publication.epoch;
     subscription.lastOffset = publication.offset;
-    if (this.sendRaw(publication.data)) {
+    if (this.sendShared(publication.data, wire)) {
       this.ctx.metrics.deliveries += 1;
       this.ctx.metrics.bytesOut += publication.data.length;
     }
@@ -532,26 +545,32 @@ export class Connection implements Subscriber {
   }
 
   /**
-   * Queues one text frame built elsewhere (events and heartbeats are shared
-   * across connections). A connection whose outbound queue is over budget is
-   * closed 4009 instead: nothing more is queued for it, the close frame goes
-   * out behind what is already queued. Returns whether the frame was queued.
+   * Queues one text frame; `data` is its JSON, `wire` (optional) the same
+   * frame already built for the wire, shared by every connection (events,
+   * heartbeats). A connection whose outbound queue is over budget is closed
+   * 4009 instead: nothing more is queued for it, the close frame goes out
+   * behind what is already queued. Returns whether the frame was queued.
    */
-  sendRaw(data: Buffer | string): boolean {
+  sendShared(data: Buffer | string, wire?: Buffer): boolean {
     if (this.state === 'closed') return false;
-    if (this.ws.bufferedAmount > this.ctx.settings.slowConsumerBytes) {
+    const buffered = this.outbox ? this.outbox.backlog : this.ws.bufferedAmount;
+    if (buffered > this.ctx.settings.slowConsumerBytes) {
       this.ctx.metrics.slowConsumerCloses.inc();
-      this.logger.warn({ buffered: this.ws.bufferedAmount }, 'slow consumer');
+      this.logger.warn({ buffered }, 'slow consumer');
       this.close(CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER);
       return false;
     }
-    this.ws.send(data, { binary: false });
+    if (this.outbox) {
+      this.outbox.push(wire ?? textFrame(typeof data === 'string' ? Buffer.from(data) : data));
+    } else {
+      this.ws.send(data, { binary: false });
+    }
     return true;
   }
 
   sendFrame(frame: ServerFrame): void {
     const data = encodeFrame(frame);
-    if (this.sendRaw(data)) {
+    if (this.sendShared(data)) {
       this.ctx.metrics.frameOut(frame.type);
       this.ctx.metrics.bytesOut += data.length;
     }
@@ -593,6 +612,8 @@ export class Connection implements Subscriber {
     this.state = 'closed';
     // A paused socket would never read the peer's close frame.
     if (this.ws.isPaused) this.ws.resume();
+    // The close frame goes out behind everything already queued.
+    this.outbox?.flush();
     try {
       this.ws.close(code, reason);
     } catch (error) {

@@ -1,9 +1,11 @@
 import type { Broker, BrokerPublication } from '../broker/types.js';
 import type { Logger } from '../log/logger.js';
+import { textFrame } from '../outbound/frame.js';
 
 /** Something local that receives a channel's publications (a connection). */
 export interface Subscriber {
-  deliver(publication: BrokerPublication): void;
+  /** `wire` is the publication's WebSocket frame, built once for every subscriber of this node. */
+  deliver(publication: BrokerPublication, wire: Buffer): void;
 }
 
 /**
@@ -78,10 +80,11 @@ export class Hub {
   /** Delivers one publication to every local subscriber of its channel. */
   dispatch(publication: BrokerPublication): void {
     const set = this.channels.get(publication.channel);
-    if (!set) return;
+    if (!set || set.size === 0) return;
+    const wire = textFrame(publication.data);
     for (const subscriber of set) {
       try {
-        subscriber.deliver(publication);
+        subscriber.deliver(publication, wire);
       } catch (error) {
         // One failing subscriber must not stop delivery to the others.
         this.logger.error({ err: error, channel: publication.channel }, 'delivery failed');
