@@ -82,10 +82,30 @@ async function killProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** Retries a start that may lose a race for its port. */
+async function withRetries<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+export function startRedis(): Promise<RedisServer> {
+  return withRetries(startRedisOnce);
+}
+
+async function startRedisOnce(): Promise<RedisServer> {
   const port = await freePort();
   let child = spawnRedis(port, []);
-  await waitFor(() => ping(port), `redis-server on ${port}`);
+  try {
+    await waitFor(() => ping(port), `redis-server on ${port}`);
+  } catch (error) {
+    await killProcess(child);
+    throw error;
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -101,7 +121,11 @@ export async function startRedis(): Promise<RedisServer> {
 }
 
 /** Starts `masters` cluster-enabled servers and joins them into a cluster with no replicas. */
-export async function startCluster(masters = 3): Promise<RedisClusterHandle> {
+export function startCluster(masters = 3): Promise<RedisClusterHandle> {
+  return withRetries(() => startClusterOnce(masters));
+}
+
+async function startClusterOnce(masters: number): Promise<RedisClusterHandle> {
   const dir = await mkdtemp(path.join(tmpdir(), 'albatross-cluster-'));
   const ports: number[] = [];
   const children: ChildProcess[] = [];
