@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from '../../src/broker/redis/broker.js';
-import { get, type Running, signToken, TestClient, useGateways } from '../support/harness.js';
+import { expectRefused, get, post, type Running, signToken, TestClient, useGateways } from '../support/harness.js';
 import { offsetsOf, range, readEvents } from './support/clients.js';
 import {
   eventually,
@@ -154,6 +154,16 @@ describe('gateway nodes when Redis restarts empty', () => {
     await expect(
       nodes[0]?.gateway.publish({ channel: 'tenant:t1:updates', event_type: 'e', payload: 'lost' }),
     ).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const upgrade = await expectRefused(nodes[1]?.wsUrl as string, {
+      authorization: `Bearer ${await signToken({ sub: 'u5', tenant_id: 't1' })}`,
+    });
+    expect(upgrade).toMatchObject({ status: 503, body: { code: 'UNAVAILABLE' } });
+    const http = await post(nodes[1]?.httpUrl as string, '/api/publish', {
+      channel: 'tenant:t1:updates',
+      event_type: 'e',
+      payload: 'lost',
+    });
+    expect(http).toMatchObject({ status: 503, body: { code: 'UNAVAILABLE' } });
     a.send({ type: 'subscribe', id: 3, channels: ['tenant:t1:other'] });
     const refused = await a.next('ack');
     expect(refused).toMatchObject({ rejected: [{ channel: 'tenant:t1:other', code: 'UNAVAILABLE' }] });

@@ -168,10 +168,15 @@ export class RedisBroker implements Broker {
     this.client.connect().catch(() => {
       // surfaced by whenReady and 'error'
     });
-    await whenReady(this.client, this.startTimeoutMs, 'command connection');
-    if (this.mode === 'standalone') {
-      const shard = this.shardByKey('standalone');
-      await whenReady(shard.redis, this.startTimeoutMs, 'subscriber connection');
+    try {
+      await whenReady(this.client, this.startTimeoutMs, 'command connection');
+      if (this.mode === 'standalone') {
+        const shard = this.shardByKey('standalone');
+        await whenReady(shard.redis, this.startTimeoutMs, 'subscriber connection');
+      }
+    } catch (error) {
+      await this.close(); // stop reconnecting in the background
+      throw error;
     }
     if (this.checkIntervalMs > 0) {
       this.checkTimer = setInterval(() => this.checkAll(), this.checkIntervalMs);
