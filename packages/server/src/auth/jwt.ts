@@ -62,9 +62,12 @@ function keySources(options: JwtOptions): KeySource[] {
   return sources;
 }
 
-function stringArrayClaim(payload: JWTPayload, name: string): string[] {
+// Shared by every identity without roles or channels: one array, not one per connection.
+const NONE: readonly string[] = Object.freeze([]);
+
+function stringArrayClaim(payload: JWTPayload, name: string): readonly string[] {
   const value = payload[name];
-  if (value === undefined) return [];
+  if (value === undefined) return NONE;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
     throw new AlbatrossError(ErrorCode.UNAUTHORIZED, `claim "${name}" must be an array of strings`);
   }

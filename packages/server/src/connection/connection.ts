@@ -419,9 +419,9 @@ export class Connection implements Subscriber {
 
   private flush(subscription: Subscription): void {
     const buffered = subscription.buffer;
-    subscription.buffer = [];
+    subscription.buffer = null;
     subscription.live = true;
-    for (const publication of buffered) this.sendEvent(subscription, publication);
+    if (buffered) for (const publication of buffered) this.sendEvent(subscription, publication);
   }
 
   private async handleSubscribe(frame: SubscribeFrame): Promise<void> {
@@ -510,7 +510,7 @@ export class Connection implements Subscriber {
     const subscription = this.subscriptions.get(publication.channel);
     if (!subscription || this.state !== 'open') return;
     if (!subscription.live) {
-      subscription.buffer.push(publication);
+      subscription.buffer?.push(publication);
       return;
     }
     this.sendEvent(subscription, publication, wire);

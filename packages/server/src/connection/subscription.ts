@@ -12,7 +12,8 @@ export class Subscription {
   /** Offset of the last event sent (or the ack's baseline). */
   lastOffset = 0;
   live = false;
-  buffer: BrokerPublication[] = [];
+  /** Publications held back while not live; null once live (no array kept per subscription). */
+  buffer: BrokerPublication[] | null = [];
 
   constructor(readonly channel: string) {}
 

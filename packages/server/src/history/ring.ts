@@ -1,10 +1,15 @@
+/** Slots a ring starts with; it doubles up to its capacity as it fills. */
+const INITIAL_SLOTS = 8;
+
 /**
  * A channel's bounded history: the last `capacity` publications, each kept
- * at most `ttlMs`. A fixed-size circular buffer, so appending never allocates
- * once full and trimming is O(expired).
+ * at most `ttlMs`. A circular buffer that grows by doubling up to its
+ * capacity (most channels hold a few publications, and a node holds many
+ * channels), so appending never allocates once full and trimming is
+ * O(expired).
  */
 export class HistoryRing<T extends { readonly offset: number; readonly ts: number }> {
-  private readonly items: Array<T | undefined>;
+  private items: Array<T | undefined>;
   private start = 0;
   private count = 0;
 
@@ -13,7 +18,8 @@ export class HistoryRing<T extends { readonly offset: number; readonly ts: numbe
     readonly ttlMs: number,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error('history capacity must be a positive integer');
-    this.items = new Array<T | undefined>(capacity);
+    // No slot until the first push: most channels a node knows never publish.
+    this.items = [];
   }
 
   get size(): number {
@@ -21,10 +27,20 @@ export class HistoryRing<T extends { readonly offset: number; readonly ts: numbe
   }
 
   push(item: T): void {
-    const index = (this.start + this.count) % this.capacity;
+    if (this.count === this.items.length && this.items.length < this.capacity) this.grow();
+    const slots = this.items.length;
+    const index = (this.start + this.count) % slots;
     this.items[index] = item;
-    if (this.count < this.capacity) this.count += 1;
-    else this.start = (this.start + 1) % this.capacity;
+    if (this.count < slots) this.count += 1;
+    else this.start = (this.start + 1) % slots;
+  }
+
+  private grow(): void {
+    const slots = this.items.length;
+    const next = new Array<T | undefined>(Math.min(this.capacity, Math.max(INITIAL_SLOTS, slots * 2)));
+    for (let i = 0; i < this.count; i++) next[i] = this.items[(this.start + i) % slots];
+    this.items = next;
+    this.start = 0;
   }
 
   /** Drops entries older than the TTL. */
@@ -34,7 +50,7 @@ export class HistoryRing<T extends { readonly offset: number; readonly ts: numbe
       const oldest = this.items[this.start];
       if (oldest === undefined || oldest.ts >= cutoff) break;
       this.items[this.start] = undefined;
-      this.start = (this.start + 1) % this.capacity;
+      this.start = (this.start + 1) % this.items.length;
       this.count -= 1;
     }
   }
@@ -51,14 +67,14 @@ export class HistoryRing<T extends { readonly offset: number; readonly ts: numbe
     if (oldest === undefined) return out;
     const skip = Math.max(0, afterOffset + 1 - oldest);
     for (let i = skip; i < this.count && out.length < limit; i++) {
-      const item = this.items[(this.start + i) % this.capacity];
+      const item = this.items[(this.start + i) % this.items.length];
       if (item !== undefined) out.push(item);
     }
     return out;
   }
 
   clear(): void {
-    this.items.fill(undefined);
+    this.items = [];
     this.start = 0;
     this.count = 0;
   }
