@@ -51,6 +51,12 @@ export const GATEWAY_DEFAULTS = {
   baseline: DEFAULT_BASELINE as readonly string[],
 } as const;
 
+/** Counter used when no per-tenant or per-user limit is set: admits everyone, counts nothing. */
+const UNCOUNTED: ConnectionCounter = {
+  acquire: async () => 'ok',
+  release() {},
+};
+
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
   /** The HTTP server to attach to; the gateway handles upgrades on its `paths`. */
@@ -188,7 +194,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       historySize: options.historySize ?? GATEWAY_DEFAULTS.historySize,
       historyTtlMs: options.historyTtlMs ?? GATEWAY_DEFAULTS.historyTtlMs,
     });
-  const counter: ConnectionCounter = broker.connectionCounter ?? new LocalConnectionCounter();
+  // Without per-tenant or per-user limits there is nothing to count: no
+  // Redis round trip per connect on a multi-node broker.
+  const counting = limits.perTenant !== undefined || limits.perUser !== undefined;
+  const counter: ConnectionCounter = !counting ? UNCOUNTED : (broker.connectionCounter ?? new LocalConnectionCounter());
   const authenticator = new Authenticator(options.auth);
   const policy = new ChannelPolicy({
     ...(options.authorizers === undefined ? {} : { authorizers: options.authorizers }),
@@ -322,6 +331,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       refuse(req, socket, new AlbatrossError(ErrorCode.CONNECTION_LIMIT, 'server connection limit reached'));
       return;
     }
+    // While the broker is down nothing could be delivered: fail fast, before the upgrade.
+    broker.health().then(
+      (health) => {
+        if (health.status === 'down') {
+          refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'broker unavailable: retry later'));
+        } else {
+          authenticateUpgrade(req, socket, head);
+        }
+      },
+      (error: unknown) =>
+        refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'broker unavailable', { cause: error })),
+    );
+  };
+
+  const authenticateUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const credential = credentialOf(req);
     switch (credential.kind) {
       case 'none':

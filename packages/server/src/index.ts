@@ -13,9 +13,13 @@ export { Authenticator, credentialOf, isJwt } from './auth/authenticator.js';
 export type { Identity } from './auth/identity.js';
 export { createJwtVerifier, JWT_LEEWAY_SECONDS, type JwtOptions, type JwtVerifier } from './auth/jwt.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './broker/memory.js';
+export { RedisBroker, type RedisBrokerOptions } from './broker/redis/broker.js';
 export type {
+  AcquireResult,
   Broker,
   BrokerPublication,
+  ConnectionCounter,
+  ConnectionLimits,
   HealthCheck,
   HistoryPage,
   IdempotencyStore,

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -9,6 +10,7 @@ import { createBroker } from '../broker/factory.js';
 import { ConfigError, envName, parseFlags, resolveConfig, SETTINGS, type ServerConfig } from '../config/settings.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { runPrimary, type WorkerMessage } from './primary.js';
 
 const USAGE = `Usage: albatross serve [--flag value ...]
 
@@ -123,6 +125,28 @@ async function serve(argv: readonly string[]): Promise<void> {
   }
   const auth = await authOptions(config);
   const logger: Logger = createLogger({ level: config.logLevel });
+  // The listening line is a contract (deploy scripts wait for it): written whatever the log level.
+  const listeningLogger = ['fatal', 'error', 'warn', 'silent'].includes(config.logLevel) ? createLogger() : logger;
+  if (config.workers > 1 && config.redisUrl === undefined) {
+    throw new ConfigError(
+      'invalid --workers: more than 1 worker needs --redis-url (workers share state through Redis)',
+    );
+  }
+  if (config.workers > 1 && cluster.isPrimary) {
+    runPrimary({
+      workers: config.workers,
+      logger,
+      listeningLogger,
+      host: config.host,
+      // Workers must share a development secret, so they get the one made here.
+      env: {
+        ...(config.jwtSecret === undefined ? {} : { ALBATROSS_JWT_SECRET: config.jwtSecret }),
+        ...(config.adminKey === undefined ? {} : { ALBATROSS_ADMIN_KEY: config.adminKey }),
+      },
+      onListening: (port) => (config.dev ? printDemo(config, port) : undefined),
+    });
+    return;
+  }
   const broker = await createBroker({
     ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
     historySize: config.historySize,
@@ -168,10 +192,12 @@ async function serve(argv: readonly string[]): Promise<void> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  // The listening line is a contract (deploy scripts wait for it): written whatever the log level.
-  const listeningLogger = ['fatal', 'error', 'warn', 'silent'].includes(config.logLevel) ? createLogger() : logger;
-  listeningLogger.info({ port, host: config.host, broker: broker.kind }, 'listening');
-  if (config.dev) await printDemo(config, port);
+  if (cluster.isWorker) {
+    process.send?.({ type: 'listening', port } satisfies WorkerMessage);
+  } else {
+    listeningLogger.info({ port, host: config.host, broker: broker.kind }, 'listening');
+    if (config.dev) await printDemo(config, port);
+  }
 
   let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -186,6 +186,12 @@ export const SETTINGS = [
     description: 'Add a per-tenant connections gauge to /metrics (tenant ids become label values).',
   },
   {
+    name: 'workers',
+    kind: { type: 'int', min: 1, max: 64 },
+    default: '1',
+    description: 'Gateway processes sharing the port (multi-core mode, node:cluster); more than 1 needs --redis-url.',
+  },
+  {
     name: 'coalesce-writes',
     kind: { type: 'bool' },
     default: 'true',
@@ -253,6 +259,7 @@ export interface ServerConfig {
   allowedOrigins: string[];
   perMessageDeflate: boolean;
   metricsTenantLabel: boolean;
+  workers: number;
   coalesceWrites: boolean;
   writeCoalesceMs: number;
   logLevel: LogLevel;
