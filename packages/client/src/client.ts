@@ -304,8 +304,10 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     const id = this.nextId++;
     const exp = jwtExp(token);
     this.pending.set(id, (frame) => {
-      if (frame.type === 'error') this.report(new AlbatrossClientError(frame.code, frame.message));
-      else {
+      if (frame.type === 'error') {
+        this.report(new AlbatrossClientError(frame.code, frame.message));
+        this.scheduleRefresh(this.exp); // try again, closer to exp each time
+      } else {
         this.exp = ('exp' in frame ? frame.exp : undefined) ?? exp;
         this.scheduleRefresh(this.exp);
         this.emit('refreshed', { exp: this.exp });
@@ -324,14 +326,17 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     sub.error = null;
     sub.serverSide = false;
     sub.setState(SubscriptionState.Subscribing);
-    // Subscriptions made in the same tick (a page of components mounting) share one frame.
-    if (!this.batching) {
-      this.batching = true;
-      queueMicrotask(() => {
-        this.batching = false;
-        this.resync();
-      });
-    }
+    this.batch();
+  }
+
+  /** Sends what is waiting on the next microtask, so requests made in one tick share one frame. */
+  private batch(): void {
+    if (this.batching) return;
+    this.batching = true;
+    queueMicrotask(() => {
+      this.batching = false;
+      this.resync();
+    });
   }
 
   /** @internal */
@@ -412,7 +417,12 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
 
   private resync(): void {
     if (this.state !== ConnectionState.Connected) return;
-    this.sendSubscribe([...this.subs.values()].filter((s) => s.state === SubscriptionState.Subscribing && !s.inflight));
+    // inflight -1: a recovery queued by the gap check.
+    this.sendSubscribe(
+      [...this.subs.values()].filter(
+        (s) => s.inflight === -1 || (s.state === SubscriptionState.Subscribing && !s.inflight),
+      ),
+    );
   }
 
   private stale(sub: Subscription<never>, reason: StaleEvent['reason']): void {
@@ -661,7 +671,10 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
       if (frame.offset <= seen.offset) return; // duplicate: already delivered
       if (frame.offset !== seen.offset + 1) {
         // Missing events: ask the server to replay from what we have instead of delivering out of order.
-        if (!sub.inflight && this.state === ConnectionState.Connected) this.sendSubscribe([sub]);
+        if (!sub.inflight) {
+          sub.inflight = -1;
+          this.batch();
+        }
         return;
       }
     } else if (seen) {

@@ -346,6 +346,31 @@ describe('token refresh', () => {
     expect(s.server.last.tokens).toHaveLength(2);
   });
 
+  it('a refused refresh keeps the connection and tries again closer to exp', async () => {
+    const s = await connected({ getToken: () => fakeJwt(Math.floor(Date.now() / 1000) + 300) });
+    const receive = s.server.receive.bind(s.server);
+    s.server.receive = (socket, frame) => {
+      if (frame.type === 'auth' && socket.authed) {
+        socket.tokens.push(frame.token);
+        socket.push({
+          type: 'error',
+          code: 'RATE_LIMITED',
+          message: 'slow down',
+          ...(frame.id ? { id: frame.id } : {}),
+        });
+      } else receive(socket, frame);
+    };
+    await advance(240_000); // first refresh, refused
+    expect(s.server.last.tokens).toHaveLength(2);
+    expect(s.errors.at(-1)?.code).toBe('RATE_LIMITED');
+    expect(s.client.state).toBe('connected');
+    await advance(29_999); // half of the 60 s left
+    expect(s.server.last.tokens).toHaveLength(2);
+    await advance(1);
+    expect(s.server.last.tokens).toHaveLength(3);
+    expect(s.server.sockets).toHaveLength(1);
+  });
+
   it('stops when getToken throws UnauthorizedError at refresh time', async () => {
     let signedOut = false;
     const s = await connected({
@@ -476,12 +501,37 @@ describe('client-side gap check', () => {
     socket.push(ev(1));
     socket.push(ev(2));
     socket.push(ev(4));
-    expect(offsets(s.events)).toEqual([1, 2, 3, 4]); // 4 held back, 3 and 4 replayed by the recovery
+    expect(offsets(s.events)).toEqual([1, 2]); // 4 held back, never delivered before 3
+    socket.push(ev(5)); // more out-of-order events while the recovery is queued: dropped too
+    await advance(0);
+    expect(offsets(s.events)).toEqual([1, 2, 3, 4]); // 3 and 4 replayed by the recovery
     expect(s.server.subscribeLog.at(-1)).toEqual({ channel: 'tenant:t1:a', since: { offset: 2, epoch: 'e2' } });
     socket.push(ev(4)); // late duplicate
     socket.push(ev(2));
     expect(offsets(s.events)).toEqual([1, 2, 3, 4]);
     expect(s.stale).toEqual([]);
+  });
+
+  it('recoveries of several channels found in one tick share one subscribe frame', async () => {
+    const s = await connected();
+    s.client.subscribe('tenant:t1:a');
+    s.client.subscribe('tenant:t1:b');
+    await advance(0);
+    const before = s.server.last.sent.filter((f) => f.type === 'subscribe').length;
+    for (const channel of ['tenant:t1:a', 'tenant:t1:b']) {
+      const { epoch } = s.server.position(channel);
+      s.server.last.push({ type: 'event', channel, offset: 3, epoch, event_type: 'x', ts: 0, payload: 3 });
+    }
+    await advance(0);
+    const frames = s.server.last.sent.filter((f) => f.type === 'subscribe');
+    expect(frames).toHaveLength(before + 1);
+    expect(frames.at(-1)).toMatchObject({
+      channels: [
+        { channel: 'tenant:t1:a', since: { offset: 0 } },
+        { channel: 'tenant:t1:b', since: { offset: 0 } },
+      ],
+    });
+    expect(s.events).toEqual([]);
   });
 
   it('a gap frame marks the channel stale and resumes after it', async () => {
