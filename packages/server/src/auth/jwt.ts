@@ -108,6 +108,7 @@ export function createJwtVerifier(options: JwtOptions): JwtVerifier {
   if (sources.length === 0) throw new Error('no JWT key configured (secret, public key, JWKS URL or JWKS)');
   return async (token) => {
     let lastError: unknown;
+    let unreachable: unknown;
     for (const source of sources) {
       try {
         const verifyOptions = {
@@ -126,8 +127,13 @@ export function createJwtVerifier(options: JwtOptions): JwtVerifier {
           throw new AlbatrossError(ErrorCode.TOKEN_EXPIRED, 'token expired', { cause: error });
         }
         if (error instanceof AlbatrossError) throw error;
+        // The JWKS endpoint could not be reached: an outage on our side, not a bad credential.
+        if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout) unreachable = error;
         lastError = error;
       }
+    }
+    if (unreachable !== undefined) {
+      throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'cannot fetch the JWT signing keys', { cause: unreachable });
     }
     const reason = lastError instanceof Error ? lastError.message : 'invalid token';
     throw new AlbatrossError(ErrorCode.UNAUTHORIZED, `invalid token: ${reason}`, { cause: lastError });

@@ -259,6 +259,24 @@ describe('JWKS', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
 
+    it('an unreachable JWKS endpoint is UNAVAILABLE (a server-side outage), not UNAUTHORIZED', async () => {
+      // A port nothing listens on: the connection is refused at once.
+      const closed = http.createServer();
+      closed.listen(0, '127.0.0.1');
+      await once(closed, 'listening');
+      const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/jwks.json`;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      const token = await sign(baseClaims(), 'RS256', rsa.privateKey, { kid: 'r1' });
+      await expect(createJwtVerifier({ jwksUrl: deadUrl })(token)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      // With a secret beside it: an HS256 token still verifies without the JWKS, a bad one is still 401.
+      const both = createJwtVerifier({ secret: SECRET, jwksUrl: deadUrl });
+      expect((await both(await hs())).userId).toBe('u1');
+      await expect(both(await hs(baseClaims(), 'another-secret-0123456789'))).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
+      await expect(both(token)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    });
+
     it('fetches the keys and verifies', async () => {
       const verify = createJwtVerifier({ jwksUrl: url });
       expect((await verify(await sign(baseClaims(), 'RS256', rsa.privateKey, { kid: 'r1' }))).userId).toBe('u1');
