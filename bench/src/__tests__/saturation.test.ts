@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { passes, type SearchOptions, type StepOutcome, searchSaturation } from '../saturation.js';
+
+/** A fake system: delivers whatever is attempted up to `capacity`, latency explodes past it. */
+function fakeSystem(capacity: number) {
+  const attempted: number[] = [];
+  const run = async (rate: number): Promise<StepOutcome> => {
+    attempted.push(rate);
+    const over = rate > capacity;
+    return { attempted: rate, achieved: over ? capacity : rate, p99Ms: over ? 900 : 20, lost: 0 };
+  };
+  return { run, attempted };
+}
+
+const options: SearchOptions = {
+  start: 10_000,
+  factor: 2,
+  maxSteps: 10,
+  refineSteps: 3,
+  maxRate: 10_000_000,
+  budgetMs: 60_000,
+  p99LimitMs: 100,
+  minRate: 100,
+};
+
+describe('passes', () => {
+  it('needs p99 within the limit, nothing lost and the rate delivered', () => {
+    const ok = { attempted: 100, achieved: 99, p99Ms: 50, lost: 0 };
+    expect(passes(ok, 100)).toBe(true);
+    expect(passes({ ...ok, p99Ms: 101 }, 100)).toBe(false);
+    expect(passes({ ...ok, lost: 1 }, 100)).toBe(false);
+    expect(passes({ ...ok, achieved: 80 }, 100)).toBe(false);
+    expect(passes({ ...ok, p99Ms: Number.NaN }, 100)).toBe(false);
+  });
+});
+
+describe('searchSaturation', () => {
+  it('grows until a failure, then bisects towards the capacity', async () => {
+    const fake = fakeSystem(100_000);
+    const result = await searchSaturation(fake.run, options);
+    expect(result.stoppedBy).toBe('failed');
+    // 10k, 20k, 40k, 80k pass; 160k fails; 3 bisection steps between 80k and 160k.
+    expect(fake.attempted.slice(0, 5)).toEqual([10_000, 20_000, 40_000, 80_000, 160_000]);
+    expect(result.steps).toHaveLength(8);
+    expect(result.best?.achieved).toBeGreaterThan(80_000);
+    expect(result.best?.achieved).toBeLessThanOrEqual(100_000);
+  });
+
+  it('comes down when the first step already fails', async () => {
+    const fake = fakeSystem(3_000);
+    const result = await searchSaturation(fake.run, options);
+    expect(fake.attempted.slice(0, 3)).toEqual([10_000, 5_000, 2_500]);
+    expect(result.best?.attempted).toBeGreaterThanOrEqual(2_500);
+    expect(result.best?.attempted).toBeLessThanOrEqual(3_000);
+  });
+
+  it('reports no best when nothing passes down to the minimum rate', async () => {
+    const fake = fakeSystem(10);
+    const result = await searchSaturation(fake.run, { ...options, minRate: 1_000 });
+    expect(result.best).toBeNull();
+    expect(fake.attempted.every((r) => r >= 1_000)).toBe(true);
+  });
+
+  it('stops at the rate bound and at the step bound', async () => {
+    const capped = await searchSaturation(fakeSystem(1e12).run, { ...options, maxRate: 50_000 });
+    expect(capped.stoppedBy).toBe('max-rate');
+    expect(capped.best?.attempted).toBe(50_000);
+    const fake = fakeSystem(1e12);
+    const stepped = await searchSaturation(fake.run, { ...options, maxSteps: 4 });
+    expect(stepped.stoppedBy).toBe('max-steps');
+    expect(fake.attempted).toHaveLength(4);
+  });
+
+  it('stops starting steps once the time budget is spent', async () => {
+    let now = 0;
+    const fake = fakeSystem(1e12);
+    const timed = async (rate: number) => {
+      now += 1000;
+      return fake.run(rate);
+    };
+    const result = await searchSaturation(timed, { ...options, budgetMs: 2500, clock: () => now });
+    expect(result.stoppedBy).toBe('time');
+    expect(fake.attempted.length).toBeLessThanOrEqual(4);
+  });
+
+  it('keeps the passing step with the highest achieved rate as best', async () => {
+    const fake = fakeSystem(70_000);
+    const result = await searchSaturation(fake.run, options);
+    const passing = result.steps.filter((s) => passes(s, 100));
+    expect(result.best?.achieved).toBe(Math.max(...passing.map((s) => s.achieved)));
+  });
+});

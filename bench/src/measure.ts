@@ -1,0 +1,112 @@
+import type { Fleet } from './load/fleet.js';
+import { totalCpuSeconds } from './proc.js';
+import type { Publisher } from './publisher.js';
+import type { StepOutcome } from './saturation.js';
+import { type LatencySummary, round, sampleInterval, summarize } from './stats.js';
+import type { Running } from './systems.js';
+
+/** One fixed-rate measurement: what was attempted, delivered, how late, and what it cost each side. */
+export interface StepRecord extends StepOutcome {
+  expected: number;
+  deliveries: number;
+  gaps: number;
+  dups: number;
+  /** Subscribers closed during the step, by close code. */
+  closes: Record<string, number>;
+  latency: LatencySummary;
+  /** Server processes (nodes + Redis): CPU seconds and microseconds per delivery. */
+  serverCpuS: number;
+  serverUsPerDelivery: number;
+  /** Share of one core used by the server processes and by the load generator (workers + coordinator). */
+  serverCpuShare: number;
+  loadGenCpuShare: number;
+  wireBytesPerDelivery: number;
+  publisherMaxLagMs: number;
+  seconds: number;
+}
+
+export interface StepContext {
+  fleet: Fleet;
+  system: Running;
+  publisher: Publisher;
+}
+
+export interface StepPlan {
+  /** Deliveries per second to attempt. */
+  rate: number;
+  /** Deliveries per publish call (subscribers reached by one call). */
+  fanout: number;
+  channelsOf(k: number): readonly string[];
+  durationMs: number;
+  drainMs: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publishes at `plan.rate` deliveries/s for `durationMs`, waits up to
+ * `drainMs` for everything to arrive, and reads both sides' CPU from /proc.
+ * A step that lost frames then waits (bounded) until the server is quiet, so
+ * its backlog does not leak into the next step.
+ */
+export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<StepRecord> {
+  const callsPerSecond = plan.rate / plan.fanout;
+  const calls = Math.max(1, Math.round((callsPerSecond * plan.durationMs) / 1000));
+  const expected = calls * plan.fanout;
+  await ctx.fleet.reset(sampleInterval(expected));
+  const lgPids = [...ctx.fleet.pids, process.pid];
+  const server0 = totalCpuSeconds(ctx.system.pids);
+  const lg0 = totalCpuSeconds(lgPids);
+  const t0 = performance.now();
+  const published = await ctx.publisher.run({ callsPerSecond, calls, channelsOf: plan.channelsOf });
+  const expectedNow = (calls - published.failed) * plan.fanout;
+  let frames = 0;
+  const drainUntil = performance.now() + plan.drainMs;
+  for (;;) {
+    frames = (await ctx.fleet.counts()).frames;
+    if (frames >= expectedNow || performance.now() > drainUntil) break;
+    await sleep(20);
+  }
+  const t1 = performance.now();
+  const server1 = totalCpuSeconds(ctx.system.pids);
+  const lg1 = totalCpuSeconds(lgPids);
+  const taken = await ctx.fleet.take();
+  const seconds = (t1 - t0) / 1000;
+  const lost = Math.max(0, expected - taken.frames);
+  if (lost > 0) await quiesce(ctx.fleet);
+  const serverCpuS = server1 - server0;
+  return {
+    attempted: Math.round(plan.rate),
+    achieved: Math.round(Math.min(taken.frames, expected) / seconds),
+    p99Ms: summarize(taken.samples).p99,
+    lost,
+    expected,
+    deliveries: taken.frames,
+    gaps: taken.gaps,
+    dups: taken.dups,
+    closes: taken.closes,
+    latency: summarize(taken.samples),
+    serverCpuS: round(serverCpuS, 3),
+    serverUsPerDelivery: taken.frames > 0 ? round((serverCpuS * 1e6) / taken.frames, 3) : Number.NaN,
+    serverCpuShare: round(serverCpuS / seconds),
+    loadGenCpuShare: round((lg1 - lg0) / seconds),
+    wireBytesPerDelivery: taken.frames > 0 ? round(taken.wireBytes / taken.frames, 1) : 0,
+    publisherMaxLagMs: round(published.maxLagMs, 1),
+    seconds: round(seconds, 2),
+  };
+}
+
+/** Waits until the subscribers' frame count stops moving for 500 ms (at most 15 s). */
+async function quiesce(fleet: Fleet): Promise<void> {
+  const until = performance.now() + 15_000;
+  let last = -1;
+  let stableSince = performance.now();
+  while (performance.now() < until) {
+    const frames = (await fleet.counts()).frames;
+    if (frames !== last) {
+      last = frames;
+      stableSince = performance.now();
+    } else if (performance.now() - stableSince > 500) return;
+    await sleep(50);
+  }
+}

@@ -1,0 +1,124 @@
+/** What the search needs from one fixed-rate measurement step. */
+export interface StepOutcome {
+  /** Deliveries per second attempted (publish rate x subscribers per publication). */
+  attempted: number;
+  /** Deliveries per second received. */
+  achieved: number;
+  p99Ms: number;
+  /** Deliveries expected but not received (after the drain). */
+  lost: number;
+}
+
+export interface SearchOptions {
+  /** First rate tried (deliveries/s). */
+  start: number;
+  /** Growth per step while steps pass (> 1). */
+  factor: number;
+  /** Upward steps at most. */
+  maxSteps: number;
+  /** Bisection steps between the last pass and the first failure. */
+  refineSteps: number;
+  /** Never attempt more than this. */
+  maxRate: number;
+  /** Stop starting new steps after this many ms. */
+  budgetMs: number;
+  p99LimitMs: number;
+  /** Lowest rate tried when the first step fails. */
+  minRate: number;
+  clock?: () => number;
+}
+
+export type StopReason = 'failed' | 'max-rate' | 'max-steps' | 'time';
+
+export interface SearchResult<T extends StepOutcome> {
+  steps: T[];
+  /** The passing step with the highest achieved rate; null when none passed. */
+  best: T | null;
+  stoppedBy: StopReason;
+}
+
+/**
+ * A step passes when nothing was lost, p99 is within the limit and at least
+ * 90% of the attempted rate was delivered (a publisher that fell behind, or
+ * a drain that never finished, does not pass).
+ */
+export function passes(step: StepOutcome, p99LimitMs: number): boolean {
+  return (
+    step.lost === 0 && Number.isFinite(step.p99Ms) && step.p99Ms <= p99LimitMs && step.achieved >= 0.9 * step.attempted
+  );
+}
+
+/**
+ * Highest deliveries/s with p99 <= limit and nothing lost: grow the rate
+ * geometrically until a step fails (or a bound is hit), step down when the
+ * very first one fails, then bisect (geometrically) between the last pass and
+ * the first failure. Every loop is bounded in steps and in time.
+ */
+export async function searchSaturation<T extends StepOutcome>(
+  run: (rate: number) => Promise<T>,
+  options: SearchOptions,
+): Promise<SearchResult<T>> {
+  const clock = options.clock ?? (() => performance.now());
+  const deadline = clock() + options.budgetMs;
+  const steps: T[] = [];
+  let best: T | null = null;
+  let lowPass: number | null = null;
+  let highFail: number | null = null;
+  let stoppedBy: StopReason = 'max-steps';
+  const ok = (step: T): boolean => passes(step, options.p99LimitMs);
+  const keep = (step: T): void => {
+    steps.push(step);
+    if (ok(step) && (best === null || step.achieved > best.achieved)) best = step;
+  };
+
+  let rate = Math.min(options.start, options.maxRate);
+  for (let i = 0; i < options.maxSteps; i++) {
+    if (clock() > deadline) {
+      stoppedBy = 'time';
+      break;
+    }
+    const step = await run(rate);
+    keep(step);
+    if (!ok(step)) {
+      highFail = rate;
+      stoppedBy = 'failed';
+      break;
+    }
+    lowPass = rate;
+    if (rate >= options.maxRate) {
+      stoppedBy = 'max-rate';
+      break;
+    }
+    rate = Math.min(options.maxRate, rate * options.factor);
+  }
+
+  // The first step failed: come down, a bounded number of times.
+  if (lowPass === null && highFail !== null) {
+    let failed: number = highFail;
+    for (let down = 0; down < 4; down++) {
+      const lower: number = failed / options.factor;
+      if (lower < options.minRate || clock() > deadline) break;
+      const step = await run(lower);
+      keep(step);
+      if (ok(step)) {
+        lowPass = lower;
+        break;
+      }
+      failed = lower;
+    }
+    highFail = failed;
+  }
+
+  if (lowPass !== null && highFail !== null) {
+    let lo = lowPass;
+    let hi = highFail;
+    for (let i = 0; i < options.refineSteps && clock() <= deadline; i++) {
+      const mid = Math.sqrt(lo * hi);
+      const step = await run(mid);
+      keep(step);
+      if (ok(step)) lo = mid;
+      else hi = mid;
+    }
+  }
+  return { steps, best, stoppedBy };
+}

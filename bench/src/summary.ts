@@ -1,0 +1,239 @@
+import type { FanoutRun } from './scenarios/fanout.js';
+import type { MemoryRun } from './scenarios/memory.js';
+import type { ProfileSummary } from './scenarios/profile.js';
+import type { ConnectStorm, ReconnectStorm } from './scenarios/storm.js';
+import { median, ratio, round } from './stats.js';
+import type { SystemName } from './systems.js';
+
+export interface Skipped {
+  skipped: string;
+}
+
+export interface Results {
+  meta: Record<string, unknown>;
+  fanout: FanoutRun[];
+  channels: FanoutRun[] | Skipped;
+  cross: FanoutRun[] | Skipped;
+  memory: MemoryRun[];
+  memoryMax: MemoryRun | Skipped;
+  connectStorm: ConnectStorm[];
+  reconnectStorm: ReconnectStorm | Skipped;
+  profile: ProfileSummary | Skipped;
+}
+
+export interface SystemSummary {
+  system: SystemName;
+  rounds: number;
+  /** Median over rounds of the highest passing deliveries/s (null when no step passed). */
+  saturation: number | null;
+  saturationPerRound: (number | null)[];
+  /** Median over rounds of server CPU µs per delivery at each round's saturation step. */
+  usPerDelivery: number | null;
+  /** Median over rounds of the load generator's share of its core at the saturation step. */
+  loadGenShare: number | null;
+  /** True when the load generator used >= 90% of its core at the saturation step or the next (failing) one. */
+  loadGenLimited: boolean;
+  /** True when every round's search ended because a bound (steps, time, max rate) stopped it, not a failure. */
+  searchBounded: boolean;
+  p99At100k: number | null;
+  lostAt100k: number | null;
+  memory: Record<string, number | null>;
+}
+
+export const isSkipped = (v: unknown): v is Skipped => typeof v === 'object' && v !== null && 'skipped' in v;
+
+const med = (values: (number | null | undefined)[]): number | null => {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length === 0 ? null : median(v);
+};
+
+export function summarizeRuns(runs: FanoutRun[], memory: MemoryRun[] = []): SystemSummary[] {
+  const names = [...new Set(runs.map((r) => r.system))];
+  return names.map((system) => {
+    const mine = runs.filter((r) => r.system === system);
+    const best = mine.map((r) => r.search.best);
+    const limited = mine.some((r) => {
+      const b = r.search.best;
+      if (!b) return false;
+      const next = r.search.steps.find((s) => s.attempted > b.attempted && s !== b);
+      return b.loadGenCpuShare >= 0.9 || (next?.loadGenCpuShare ?? 0) >= 0.9;
+    });
+    const mem: Record<string, number | null> = {};
+    for (const m of memory.filter((x) => x.system === system)) for (const p of m.points) mem[p.connections] = null;
+    for (const count of Object.keys(mem))
+      mem[count] = med(
+        memory
+          .filter((x) => x.system === system)
+          .map((x) => x.points.find((p) => String(p.connections) === count)?.bytesPerConnection),
+      );
+    return {
+      system,
+      rounds: mine.length,
+      saturation: med(best.map((b) => b?.achieved)),
+      saturationPerRound: best.map((b) => b?.achieved ?? null),
+      usPerDelivery: med(best.map((b) => b?.serverUsPerDelivery)),
+      loadGenShare: med(best.map((b) => b?.loadGenCpuShare)),
+      loadGenLimited: limited,
+      searchBounded: mine.length > 0 && mine.every((r) => r.search.stoppedBy !== 'failed'),
+      p99At100k: med(mine.map((r) => r.fixed?.latency.p99)),
+      lostAt100k: med(mine.map((r) => r.fixed?.lost)),
+      memory: mem,
+    };
+  });
+}
+
+/** The round whose saturation is the median one (for the charts). */
+export function medianRound(runs: FanoutRun[], system: SystemName): FanoutRun | undefined {
+  const mine = runs.filter((r) => r.system === system);
+  const target = med(mine.map((r) => r.search.best?.achieved));
+  return mine.find((r) => (r.search.best?.achieved ?? null) === target) ?? mine[0];
+}
+
+export interface Target {
+  target: string;
+  goal: string;
+  measured: string;
+  ratio: number | null;
+  met: boolean | null;
+  note: string;
+}
+
+export function evaluateTargets(results: Results): Target[] {
+  const sums = summarizeRuns(results.fanout, results.memory);
+  const by = (n: SystemName): SystemSummary | undefined => sums.find((s) => s.system === n);
+  const alb = by('albatross');
+  const sio = by('socketio');
+  const ws = by('ws-floor');
+  const targets: Target[] = [];
+  const lgNote = (s: SystemSummary | undefined): string =>
+    s?.loadGenLimited ? 'load generator was >= 90% busy at the saturation point' : '';
+
+  const cpuSio = ratio(alb?.usPerDelivery, sio?.usPerDelivery);
+  targets.push({
+    target: 'CPU per delivery vs Socket.IO',
+    goal: '<= 1/5 (ratio <= 0.2)',
+    measured: `${alb?.usPerDelivery ?? '-'} vs ${sio?.usPerDelivery ?? '-'} µs`,
+    ratio: cpuSio,
+    met: cpuSio === null ? null : cpuSio <= 0.2,
+    note: '',
+  });
+  const cpuWs = ratio(alb?.usPerDelivery, ws?.usPerDelivery);
+  targets.push({
+    target: 'CPU per delivery vs plain ws',
+    goal: '<= 1/3 (ratio <= 0.33)',
+    measured: `${alb?.usPerDelivery ?? '-'} vs ${ws?.usPerDelivery ?? '-'} µs`,
+    ratio: cpuWs,
+    met: cpuWs === null ? null : cpuWs <= 1 / 3,
+    note: '',
+  });
+  const sat = ratio(alb?.saturation, sio?.saturation);
+  targets.push({
+    target: 'Fan-out saturation vs Socket.IO (2,000 subs, 1 node)',
+    goal: '>= 5x',
+    measured: `${alb?.saturation ?? '-'} vs ${sio?.saturation ?? '-'} deliveries/s`,
+    ratio: sat,
+    met: sat === null ? null : sat >= 5,
+    note: [lgNote(alb), alb?.searchBounded ? 'search hit its bound before Albatross failed' : '']
+      .filter(Boolean)
+      .join('; '),
+  });
+  if (!isSkipped(results.cross)) {
+    const cs = summarizeRuns(results.cross);
+    const a3 = cs.find((s) => s.system === 'albatross-redis-3');
+    const s3 = cs.find((s) => s.system === 'socketio-redis-3');
+    const r = ratio(a3?.saturation, s3?.saturation);
+    targets.push({
+      target: 'Cross-node saturation vs Socket.IO + redis adapter (3 nodes)',
+      goal: '>= 3x',
+      measured: `${a3?.saturation ?? '-'} vs ${s3?.saturation ?? '-'} deliveries/s`,
+      ratio: r,
+      met: r === null ? null : r >= 3,
+      note: lgNote(a3),
+    });
+  } else {
+    targets.push({
+      target: 'Cross-node saturation vs Socket.IO + redis adapter (3 nodes)',
+      goal: '>= 3x',
+      measured: results.cross.skipped,
+      ratio: null,
+      met: null,
+      note: '',
+    });
+  }
+  targets.push({
+    target: 'p99 at 100k deliveries/s attempted',
+    goal: '<= 50 ms',
+    measured: `${alb?.p99At100k ?? '-'} ms (lost ${alb?.lostAt100k ?? '-'})`,
+    ratio: null,
+    met: alb?.p99At100k == null ? null : alb.p99At100k <= 50 && (alb.lostAt100k ?? 1) === 0,
+    note: '',
+  });
+  for (const count of ['2000', '10000']) {
+    const a = alb?.memory[count];
+    const w = ws?.memory[count];
+    targets.push({
+      target: `Memory per idle connection at ${Number(count).toLocaleString('en')} (3 subscriptions)`,
+      goal: '<= plain ws + 2 KiB',
+      measured: a == null || w == null ? 'not measured' : `${round(a / 1024, 1)} vs ${round(w / 1024, 1)} KiB`,
+      ratio: ratio(a, w),
+      met: a == null || w == null ? null : a <= w + 2048,
+      note: '',
+    });
+  }
+  if (isSkipped(results.memoryMax)) {
+    targets.push({
+      target: '50,000 idle connections on one node',
+      goal: 'held',
+      measured: results.memoryMax.skipped,
+      ratio: null,
+      met: null,
+      note: '',
+    });
+  } else {
+    const m = results.memoryMax;
+    const p = m.points[m.points.length - 1];
+    targets.push({
+      target: '50,000 idle connections on one node',
+      goal: 'held',
+      measured: `${p?.connections ?? 0} held (${m.failed} failed), ${round((p?.bytesPerConnection ?? 0) / 1024, 1)} KiB each`,
+      ratio: null,
+      met: (p?.connections ?? 0) >= 50_000 && m.failed === 0,
+      note: (p?.connections ?? 0) < 50_000 ? 'count limited by the open-files limit of this machine' : '',
+    });
+  }
+  const storm = results.connectStorm.find((s) => s.system === 'albatross');
+  targets.push({
+    target: 'Connect storm (JWT verified)',
+    goal: '>= 5,000 connects/s',
+    measured: storm ? `${storm.connectsPerSecond}/s (${storm.connected} of ${storm.clients})` : 'not measured',
+    ratio: storm ? ratio(storm.connectsPerSecond, 5000) : null,
+    met: storm ? storm.connectsPerSecond >= 5000 : null,
+    note: storm && storm.loadGenCpuShare >= 0.9 ? `load generator ${storm.loadGenCpuShare} of a core` : '',
+  });
+  const re = results.reconnectStorm;
+  targets.push({
+    target: 'Reconnect storm with recovery',
+    goal: 'all recovered, zero loss',
+    measured: isSkipped(re)
+      ? re.skipped
+      : `${re.recovered}/${re.clients} recovered in ${re.seconds} s, gaps ${re.gaps}, dups ${re.dups}, incomplete ${re.incomplete}`,
+    ratio: null,
+    met: isSkipped(re)
+      ? null
+      : re.recovered === re.clients && re.gaps === 0 && re.dups === 0 && re.incomplete === 0 && re.liveAfter,
+    note: '',
+  });
+  if (!isSkipped(results.channels)) {
+    const many = summarizeRuns(results.channels)[0];
+    const r = ratio(many?.saturation, alb?.saturation);
+    targets.push({
+      target: 'Many channels (1,000 tenants x 10) vs one channel',
+      goal: 'within 20% (ratio >= 0.8)',
+      measured: `${many?.saturation ?? '-'} vs ${alb?.saturation ?? '-'} deliveries/s`,
+      ratio: r,
+      met: r === null ? null : r >= 0.8,
+      note: lgNote(many),
+    });
+  }
+  return targets;
+}
