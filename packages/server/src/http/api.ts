@@ -189,7 +189,13 @@ export function createHttpApi(ctx: HttpApiContext): (req: IncomingMessage, res: 
   ];
 
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // An absolute-form target such as `http://[bad/live`: not one of our routes.
+      return false;
+    }
     let pathMatched = false;
     for (const route of routes) {
       const match = route.pattern.exec(url.pathname);

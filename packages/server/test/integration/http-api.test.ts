@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { EventFrame, HistoryResponse, PublishResponse, ServerFrame } from '@albatross/protocol';
 import { describe, expect, it } from 'vitest';
 import { AlbatrossError } from '../../src/errors.js';
@@ -328,6 +329,27 @@ describe('GET /api/channels/{channel}/history', () => {
     await g.gateway.publish({ channel: 'tenant:t1:y', event_type: 'n', payload: 2 });
     const viaHttp = (await history(g, 'tenant:t1:y', '?since=1')).body;
     expect(await g.gateway.history('tenant:t1:y', { since: 1 })).toEqual(viaHttp);
+  });
+});
+
+describe('malformed requests', () => {
+  it('a request target that is not a parseable URL is answered and does not crash the server', async () => {
+    const g = await env.start();
+    for (const target of ['http://[bad/live', 'http://x:99999/api/publish', 'http://[::1/ready']) {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(g.port, '127.0.0.1', () => {
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+        });
+        let out = '';
+        socket.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        socket.on('close', () => resolve(out));
+        socket.on('error', reject);
+      });
+      expect(reply, target).toMatch(/^HTTP\/1\.1 4\d\d /);
+    }
+    expect((await get(g.httpUrl, '/live', null)).status).toBe(200);
   });
 });
 
