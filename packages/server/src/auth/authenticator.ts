@@ -58,6 +58,16 @@ export class Authenticator {
   }
 
   async authenticate(token: string): Promise<Identity> {
+    const identity = await this.verify(token);
+    // `user:{sub}:{topic}` and `tenant:{tenant_id}:{topic}` are only unambiguous when the ids are
+    // single segments: user "u1" may subscribe user:u1:x:updates, the channel of a user "u1:x".
+    if (identity.userId.includes(':') || identity.tenantId.includes(':')) {
+      throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'user and tenant ids must not contain ":"');
+    }
+    return identity;
+  }
+
+  private async verify(token: string): Promise<Identity> {
     if (isJwt(token)) {
       if (!this.verifyJwt) throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'JWT authentication is not configured');
       return this.verifyJwt(token);

@@ -1,6 +1,6 @@
 import type { EventFrame, ServerFrame, SubscribeAckFrame, UnsubscribeAckFrame } from '@albatross/protocol';
 import { describe, expect, it } from 'vitest';
-import { signToken, TestClient, useGateways } from '../support/harness.js';
+import { expectRefused, signToken, TestClient, useGateways } from '../support/harness.js';
 
 const env = useGateways();
 
@@ -44,6 +44,16 @@ describe('authorization of subscriptions', () => {
       'tenant:t2:secret',
       'user:u3:updates',
     ]);
+  });
+
+  it('identities whose ids contain ":" are refused, so no one can read their user or tenant channels', async () => {
+    const g = await env.start();
+    for (const claims of [{ sub: 'u1:x' }, { tenant_id: 't1:x' }]) {
+      expect(await expectRefused(`${g.wsUrl}?access_token=${await signToken(claims)}`)).toMatchObject({
+        status: 401,
+        body: { code: 'UNAUTHORIZED' },
+      });
+    }
   });
 
   it('PlatformAdmin may subscribe another tenant only when enabled', async () => {

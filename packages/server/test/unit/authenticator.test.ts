@@ -105,6 +105,21 @@ describe('Authenticator', () => {
     expect(await codeOf(keysOnly.authenticate(await signToken()))).toBe('UNAUTHORIZED');
   });
 
+  it('refuses ids containing ":", which would make user:/tenant: channel names ambiguous', async () => {
+    // User "u1" may subscribe user:u1:{topic} for any topic, so a user "u1:x" would have its
+    // channel user:u1:x:updates readable by "u1" (same for tenants).
+    const auth = new Authenticator({
+      jwt: { secret: SECRET },
+      apiKeys: { verify: async (key) => ({ ...keyIdentity, userId: key }) },
+    });
+    expect(await codeOf(auth.authenticate(await signToken({ sub: 'u1:x' })))).toBe('UNAUTHORIZED');
+    expect(await codeOf(auth.authenticate(await signToken({ tenant_id: 't1:x' })))).toBe('UNAUTHORIZED');
+    expect(await codeOf(auth.authenticate('svc:1'))).toBe('UNAUTHORIZED');
+    // Other characters cannot collide with a channel name and stay accepted.
+    expect((await auth.authenticate(await signToken({ sub: 'auth0|abc@x' }))).userId).toBe('auth0|abc@x');
+    expect((await auth.authenticate('svc-1')).userId).toBe('svc-1');
+  });
+
   it('a failing API key verifier is UNAVAILABLE', async () => {
     const auth = new Authenticator({
       apiKeys: {
