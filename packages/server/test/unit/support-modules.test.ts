@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildEventFrame, buildHistoryBody } from '../../src/broker/event-frame.js';
 import { AlbatrossError, toAlbatrossError } from '../../src/errors.js';
+import { GATEWAY_DEFAULTS } from '../../src/gateway.js';
 import { createLogger, redactUrl } from '../../src/log/logger.js';
 
 describe('AlbatrossError / toAlbatrossError', () => {
@@ -98,5 +99,20 @@ describe('event frames', () => {
       ],
     });
     expect(JSON.parse(buildHistoryBody('a:b', 'e', 0, []).toString()).publications).toEqual([]);
+  });
+});
+
+describe('GATEWAY_DEFAULTS', () => {
+  it('match the protocol contract', () => {
+    expect(GATEWAY_DEFAULTS).toMatchObject({
+      paths: ['/ws', '/api/ws'],
+      heartbeatMs: 30_000,
+      authTimeoutMs: 5_000,
+      historySize: 1_000,
+      historyTtlMs: 10 * 60_000,
+      maxPublishBytes: 1024 * 1024,
+      idempotencyTtlMs: 5 * 60_000,
+      baseline: ['user:{sub}:updates', 'user:{sub}:apikeys', 'tenant:{tenant_id}:updates'],
+    });
   });
 });
