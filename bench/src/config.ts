@@ -58,6 +58,7 @@ export function suiteConfig(quick: boolean, cores: number, fdLimit: number): Sui
       budgetMs: quick ? 20_000 : 90_000,
       p99LimitMs: 100,
       minRate: 2_000,
+      retries: 1,
     },
     memoryCounts: quick ? [2000] : [2000, 10_000],
     memoryMax,

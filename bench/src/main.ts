@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { suiteConfig } from './config.js';
@@ -10,8 +10,9 @@ import { type FanoutRun, type FanoutShape, runFanout } from './scenarios/fanout.
 import { type MemoryRun, runMemory } from './scenarios/memory.js';
 import { runProfile } from './scenarios/profile.js';
 import { type ConnectStorm, runConnectStorm, runReconnectStorm } from './scenarios/storm.js';
+import { snapshotGateway } from './snapshot.js';
 import { type Results, summarizeRuns } from './summary.js';
-import { type SystemName, startSystem } from './systems.js';
+import { type SystemName, startSystem, useGatewayCli } from './systems.js';
 
 /**
  * `npm run bench [-- --quick] [--only fanout,channels,cross,memory,storm,profile] [--rounds N] [--workers N] [--profile]`
@@ -50,10 +51,15 @@ if (cfg.loadCpu !== undefined && !pinSelf(cfg.loadCpu)) {
   cfg.loadCpu = undefined;
 }
 
+const snapshot = snapshotGateway();
+useGatewayCli(snapshot.cli);
+
 const results: Results = {
   meta: {
     date: new Date().toISOString(),
     command,
+    gatewayCommit: snapshot.commit,
+    gatewaySourcesDirty: snapshot.dirty,
     quick,
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -237,7 +243,12 @@ try {
   }
 
   if (scenarios.has('profile')) {
-    const rate = Number(flagValue('profile-rate')) || (albatrossSaturation ?? 50_000);
+    // The highest rate Albatross sustained in any round: its saturation point on the quietest round.
+    const best = Math.max(
+      0,
+      ...results.fanout.filter((r) => r.system === 'albatross').map((r) => r.search.best?.achieved ?? 0),
+    );
+    const rate = Number(flagValue('profile-rate')) || best || 50_000;
     log(`# CPU profile of the gateway at ${rate}/s`);
     const prof = await attempt('profile', () => runProfile(cfg, rate, fleet));
     results.profile = prof ?? { skipped: 'failed' };
@@ -245,11 +256,17 @@ try {
   }
 } finally {
   await fleet.stop();
+  snapshot.remove();
 }
 
 save();
-mkdirSync(resultsDir, { recursive: true });
 writeFileSync(`${resultsDir}latest.md`, markdown(results, command));
 for (const [file, svg] of Object.entries(charts(results))) writeFileSync(`${resultsDir}${file}`, svg);
+// A full run also keeps its own copy, which docs/performance.md links to.
+if (!quick && scenarios.size >= 6) {
+  mkdirSync(`${resultsDir}full`, { recursive: true });
+  for (const file of ['latest.json', 'latest.md', ...Object.keys(charts(results))])
+    copyFileSync(`${resultsDir}${file}`, `${resultsDir}full/${file}`);
+}
 log(markdown(results, command));
 log(`done in ${Math.round((performance.now() - started) / 1000)} s`);

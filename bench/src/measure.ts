@@ -1,5 +1,5 @@
 import type { Fleet } from './load/fleet.js';
-import { totalCpuSeconds } from './proc.js';
+import { cpuTimes, totalCpuSeconds } from './proc.js';
 import type { Publisher } from './publisher.js';
 import type { StepOutcome } from './saturation.js';
 import { type LatencySummary, round, sampleInterval, summarize } from './stats.js';
@@ -20,7 +20,19 @@ export interface StepRecord extends StepOutcome {
   /** Share of one core used by the server processes and by the load generator (workers + coordinator). */
   serverCpuShare: number;
   loadGenCpuShare: number;
+  /** Load-generator CPU per delivery (µs): must stay below the server's for the numbers to mean anything. */
+  loadGenUsPerDelivery: number;
   wireBytesPerDelivery: number;
+  /** Frames per socket read on the load-generator side: about the frames one server write carried. */
+  framesPerRead: number;
+  /**
+   * CPU used on the machine by processes other than this bench (other people's
+   * tests, the hypervisor's steal), in cores: noise that the shared machine adds.
+   */
+  foreignCpuShare: number;
+  stealShare: number;
+  publishFailed: number;
+  publishError?: string;
   publisherMaxLagMs: number;
   seconds: number;
 }
@@ -57,6 +69,7 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
   const lgPids = [...ctx.fleet.pids, process.pid];
   const server0 = totalCpuSeconds(ctx.system.pids);
   const lg0 = totalCpuSeconds(lgPids);
+  const machine0 = cpuTimes();
   const t0 = performance.now();
   const published = await ctx.publisher.run({ callsPerSecond, calls, channelsOf: plan.channelsOf });
   const expectedNow = (calls - published.failed) * plan.fanout;
@@ -70,11 +83,15 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
   const t1 = performance.now();
   const server1 = totalCpuSeconds(ctx.system.pids);
   const lg1 = totalCpuSeconds(lgPids);
+  const machine1 = cpuTimes();
   const taken = await ctx.fleet.take();
   const seconds = (t1 - t0) / 1000;
   const lost = Math.max(0, expected - taken.frames);
   if (lost > 0) await quiesce(ctx.fleet);
   const serverCpuS = server1 - server0;
+  const delta = (a: number[], b: number[]): number => b.reduce((s, v, i) => s + v - (a[i] ?? 0), 0);
+  const machineBusy = delta(machine0.busy, machine1.busy);
+  const foreign = Math.max(0, machineBusy - serverCpuS - (lg1 - lg0));
   return {
     attempted: Math.round(plan.rate),
     achieved: Math.round(Math.min(taken.frames, expected) / seconds),
@@ -90,7 +107,13 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
     serverUsPerDelivery: taken.frames > 0 ? round((serverCpuS * 1e6) / taken.frames, 3) : Number.NaN,
     serverCpuShare: round(serverCpuS / seconds),
     loadGenCpuShare: round((lg1 - lg0) / seconds),
+    loadGenUsPerDelivery: taken.frames > 0 ? round(((lg1 - lg0) * 1e6) / taken.frames, 3) : Number.NaN,
     wireBytesPerDelivery: taken.frames > 0 ? round(taken.wireBytes / taken.frames, 1) : 0,
+    framesPerRead: taken.reads > 0 ? round(taken.frames / taken.reads, 2) : 0,
+    foreignCpuShare: round(foreign / seconds),
+    stealShare: round(delta(machine0.steal, machine1.steal) / seconds),
+    publishFailed: published.failed,
+    ...(published.firstError ? { publishError: published.firstError } : {}),
     publisherMaxLagMs: round(published.maxLagMs, 1),
     seconds: round(seconds, 2),
   };

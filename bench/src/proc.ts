@@ -24,6 +24,24 @@ export function cpuSeconds(pid: number): number {
 
 export const totalCpuSeconds = (pids: readonly number[]): number => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
 
+/** Busy and steal seconds of each CPU since boot, from /proc/stat (busy excludes idle and iowait). */
+export function cpuTimes(): { busy: number[]; steal: number[] } {
+  const busy: number[] = [];
+  const steal: number[] = [];
+  try {
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      if (!/^cpu\d+ /.test(line)) continue;
+      const f = line.split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal
+      busy.push(((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)) / CLK_TCK);
+      steal.push((f[7] ?? 0) / CLK_TCK);
+    }
+  } catch {
+    // not Linux
+  }
+  return { busy, steal };
+}
+
 /** Resident set size in bytes (NaN when the process is gone). */
 export function rssBytes(pid: number): number {
   try {

@@ -26,6 +26,7 @@ export interface PublishOutcome {
   ms: number;
   /** Body of the last answered call. */
   lastBody: string;
+  firstError?: string;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -49,6 +50,7 @@ export class Publisher {
     let inflight = 0;
     let maxLagMs = 0;
     let lastBody = '';
+    let firstError: string | undefined;
     let wake: (() => void) | null = null;
     const settle = (): void => {
       inflight--;
@@ -67,7 +69,8 @@ export class Publisher {
             lastBody = body;
             settle();
           },
-          () => {
+          (error: unknown) => {
+            firstError ??= String(error);
             failed++;
             settle();
           },
@@ -79,7 +82,7 @@ export class Publisher {
       else await sleep(Math.max(0, started + sent * interval - performance.now()));
     }
     while (inflight > 0) await new Promise<void>((resolve) => (wake = resolve));
-    return { calls: sent, failed, maxLagMs, ms: performance.now() - started, lastBody };
+    return { calls: sent, failed, maxLagMs, ms: performance.now() - started, lastBody, firstError };
   }
 
   private post(channels: readonly string[]): Promise<string> {

@@ -33,6 +33,17 @@ export function markdown(results: Results, command: string): string {
     );
   }
   lines.push('');
+  lines.push(
+    'At each saturation point (medians over rounds): CPU in cores used by the server processes, by the load generator, and by processes outside the bench (other work on this shared machine), and frames per socket read on the load-generator side (about the frames each server write carried).',
+  );
+  lines.push('');
+  lines.push('| system | server CPU | load-gen CPU | load-gen CPU per delivery | other processes | frames per read |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const s of sums)
+    lines.push(
+      `| ${LABELS[s.system]} | ${n(s.serverShare, 2)} | ${n(s.loadGenShare, 2)} | ${n(s.loadGenUsPerDelivery, 2)} µs | ${n(s.foreignShare, 2)} | ${n(s.framesPerRead, 2)} |`,
+    );
+  lines.push('');
   lines.push('### Targets (issue 6)');
   lines.push('');
   lines.push('| target | goal | measured | ratio | met |');

@@ -25,6 +25,11 @@ export interface SearchOptions {
   p99LimitMs: number;
   /** Lowest rate tried when the first step fails. */
   minRate: number;
+  /**
+   * Attempts more at a rate that failed before it counts as failed (a shared
+   * machine stalls now and then; a rate over capacity fails every time).
+   */
+  retries?: number;
   clock?: () => number;
 }
 
@@ -70,6 +75,16 @@ export async function searchSaturation<T extends StepOutcome>(
     steps.push(step);
     if (ok(step) && (best === null || step.achieved > best.achieved)) best = step;
   };
+  /** Runs `rate`, again up to `retries` times while it fails; the last attempt decides. */
+  const attempt = async (rate: number): Promise<T> => {
+    let step = await run(rate);
+    keep(step);
+    for (let r = 0; r < (options.retries ?? 0) && !ok(step) && clock() <= deadline; r++) {
+      step = await run(rate);
+      keep(step);
+    }
+    return step;
+  };
 
   let rate = Math.min(options.start, options.maxRate);
   for (let i = 0; i < options.maxSteps; i++) {
@@ -77,8 +92,7 @@ export async function searchSaturation<T extends StepOutcome>(
       stoppedBy = 'time';
       break;
     }
-    const step = await run(rate);
-    keep(step);
+    const step = await attempt(rate);
     if (!ok(step)) {
       highFail = rate;
       stoppedBy = 'failed';
@@ -98,8 +112,7 @@ export async function searchSaturation<T extends StepOutcome>(
     for (let down = 0; down < 4; down++) {
       const lower: number = failed / options.factor;
       if (lower < options.minRate || clock() > deadline) break;
-      const step = await run(lower);
-      keep(step);
+      const step = await attempt(lower);
       if (ok(step)) {
         lowPass = lower;
         break;
@@ -114,8 +127,7 @@ export async function searchSaturation<T extends StepOutcome>(
     let hi = highFail;
     for (let i = 0; i < options.refineSteps && clock() <= deadline; i++) {
       const mid = Math.sqrt(lo * hi);
-      const step = await run(mid);
-      keep(step);
+      const step = await attempt(mid);
       if (ok(step)) lo = mid;
       else hi = mid;
     }

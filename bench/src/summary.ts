@@ -31,6 +31,11 @@ export interface SystemSummary {
   usPerDelivery: number | null;
   /** Median over rounds of the load generator's share of its core at the saturation step. */
   loadGenShare: number | null;
+  /** Median over rounds, at the saturation step: other processes' CPU on the machine (cores), server share, frames per load-generator read. */
+  foreignShare: number | null;
+  loadGenUsPerDelivery: number | null;
+  serverShare: number | null;
+  framesPerRead: number | null;
   /** True when the load generator used >= 90% of its core at the saturation step or the next (failing) one. */
   loadGenLimited: boolean;
   /** True when every round's search ended because a bound (steps, time, max rate) stopped it, not a failure. */
@@ -73,6 +78,10 @@ export function summarizeRuns(runs: FanoutRun[], memory: MemoryRun[] = []): Syst
       saturationPerRound: best.map((b) => b?.achieved ?? null),
       usPerDelivery: med(best.map((b) => b?.serverUsPerDelivery)),
       loadGenShare: med(best.map((b) => b?.loadGenCpuShare)),
+      loadGenUsPerDelivery: med(best.map((b) => b?.loadGenUsPerDelivery)),
+      foreignShare: med(best.map((b) => b?.foreignCpuShare)),
+      serverShare: med(best.map((b) => b?.serverCpuShare)),
+      framesPerRead: med(best.map((b) => b?.framesPerRead)),
       loadGenLimited: limited,
       searchBounded: mine.length > 0 && mine.every((r) => r.search.stoppedBy !== 'failed'),
       p99At100k: med(mine.map((r) => r.fixed?.latency.p99)),

@@ -5,7 +5,12 @@ import { type ServerProcess, startNodeServer, startRedis } from './processes.js'
 export const SECRET = 'bench-secret-0123456789abcdef';
 export const ADMIN_KEY = 'bench-admin-key';
 
-const GATEWAY_CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
+let gatewayCli = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
+
+/** Runs the gateway from this CLI entry (a snapshot of the build) from now on. */
+export function useGatewayCli(path: string): void {
+  gatewayCli = path;
+}
 const peer = (name: string): string => fileURLToPath(new URL(`./peers/${name}.js`, import.meta.url));
 
 export type SystemName =
@@ -88,7 +93,7 @@ export async function startSystem(name: SystemName, options: SystemOptions): Pro
       if (name.startsWith('albatross')) {
         const baseline = options.baseline ?? 'tenant:{tenant_id}:updates';
         nodes.push(
-          await startNodeServer(GATEWAY_CLI, ['serve', ...gatewayArgs(baseline, redisUrl)], {
+          await startNodeServer(gatewayCli, ['serve', ...gatewayArgs(baseline, redisUrl)], {
             cpu: options.cpu,
             nodeFlags: options.nodeFlags ?? [],
           }),

@@ -90,3 +90,23 @@ describe('searchSaturation', () => {
     expect(result.best?.achieved).toBe(Math.max(...passing.map((s) => s.achieved)));
   });
 });
+
+describe('searchSaturation with retries', () => {
+  it('runs a failed rate once more and keeps going when the retry passes', async () => {
+    const attempted: number[] = [];
+    let stalled = false;
+    // Capacity 100k, but the first attempt at 40k hits a stall of the machine.
+    const run = async (rate: number): Promise<StepOutcome> => {
+      attempted.push(rate);
+      const stall = rate === 40_000 && !stalled;
+      if (stall) stalled = true;
+      const over = rate > 100_000 || stall;
+      return { attempted: rate, achieved: rate, p99Ms: over ? 500 : 20, lost: 0 };
+    };
+    const result = await searchSaturation(run, { ...options, refineSteps: 0, retries: 1 });
+    expect(attempted.slice(0, 5)).toEqual([10_000, 20_000, 40_000, 40_000, 80_000]);
+    // 160k fails twice, then the search stops.
+    expect(attempted.slice(-2)).toEqual([160_000, 160_000]);
+    expect(result.best?.attempted).toBe(80_000);
+  });
+});

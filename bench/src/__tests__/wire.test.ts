@@ -27,7 +27,7 @@ function openConn(): { conn: WireConn; messages: string[] } {
     onOpen: () => undefined,
     onClose: () => undefined,
   };
-  const conn = new WireConn({ host: '127.0.0.1', port: 1, path: '/ws' }, sink, { wireBytes: 0 });
+  const conn = new WireConn({ host: '127.0.0.1', port: 1, path: '/ws' }, sink, { wireBytes: 0, reads: 0 });
   conn.open = true;
   return { conn, messages };
 }
@@ -76,7 +76,7 @@ describe('WireConn frame parsing', () => {
   });
 
   it('counts wire bytes', () => {
-    const counters = { wireBytes: 0 };
+    const counters = { wireBytes: 0, reads: 0 };
     const sink: FrameSink = { onMessage: () => undefined, onOpen: () => undefined, onClose: () => undefined };
     const conn = new WireConn({ host: '127.0.0.1', port: 1, path: '/' }, sink, counters);
     conn.open = true;

@@ -166,6 +166,7 @@ function mergeCounts(parts: Counts[]): Counts {
   return {
     frames: sum(parts.map((p) => p.frames)),
     wireBytes: sum(parts.map((p) => p.wireBytes)),
+    reads: sum(parts.map((p) => p.reads)),
     controlFrames: sum(parts.map((p) => p.controlFrames)),
     gaps: sum(parts.map((p) => p.gaps)),
     dups: sum(parts.map((p) => p.dups)),

@@ -35,6 +35,8 @@ export interface ConnectResult {
 export interface Counts {
   frames: number;
   wireBytes: number;
+  /** Socket reads (one `onread` callback each): frames / reads shows how many frames a server write carried. */
+  reads: number;
   controlFrames: number;
   gaps: number;
   dups: number;

@@ -77,7 +77,7 @@ export class WireConn {
   constructor(
     readonly target: WireTarget,
     readonly sink: FrameSink,
-    readonly counters: { wireBytes: number },
+    readonly counters: { wireBytes: number; reads: number },
   ) {}
 
   connect(): void {
@@ -134,6 +134,7 @@ export class WireConn {
   /** `bytes` new bytes at the start of `chunk` (the shared read buffer). */
   onData(chunk: Buffer, bytes: number): void {
     this.counters.wireBytes += bytes;
+    this.counters.reads++;
     let buf = chunk.length === bytes ? chunk : chunk.subarray(0, bytes);
     if (this.pending !== null) {
       buf = Buffer.concat([this.pending, buf]);

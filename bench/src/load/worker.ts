@@ -18,7 +18,7 @@ import { type FrameSink, WireConn } from './wire.js';
  * commands over IPC. Events are never parsed: see scan.ts.
  */
 
-const wire = { wireBytes: 0 };
+const wire = { wireBytes: 0, reads: 0 };
 let frames = 0;
 let controlFrames = 0;
 let gaps = 0;
@@ -236,7 +236,7 @@ function waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> 
 function counts(): Counts {
   let open = 0;
   for (const c of conns) if (c.open) open++;
-  return { frames, wireBytes: wire.wireBytes, controlFrames, gaps, dups, closes, open };
+  return { frames, wireBytes: wire.wireBytes, reads: wire.reads, controlFrames, gaps, dups, closes, open };
 }
 
 async function handle(command: Command): Promise<unknown> {
@@ -247,6 +247,7 @@ async function handle(command: Command): Promise<unknown> {
       frames = 0;
       controlFrames = 0;
       wire.wireBytes = 0;
+      wire.reads = 0;
       gaps = 0;
       dups = 0;
       closes = {};
