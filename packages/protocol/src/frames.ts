@@ -140,6 +140,8 @@ export interface ErrorFrame {
   id?: number;
   /** With RATE_LIMITED: ms until the next frame would be accepted. */
   retry_after_ms?: number;
+  /** The channel concerned, when there is one (a subscription removed after a token refresh). */
+  channel?: string;
 }
 
 export interface PongFrame {

@@ -258,6 +258,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     coalescer: options.coalesceWrites === false ? null : new Coalescer(options.writeCoalesceMs ?? 0),
     async admit(connection, identity) {
+      if (isRevoked(identity)) throw new AlbatrossError(ErrorCode.FORBIDDEN, 'credential revoked');
       const result = await counter.acquire(identity.tenantId, identity.userId, limits);
       if (result !== 'ok') {
         throw new AlbatrossError(ErrorCode.CONNECTION_LIMIT, `too many connections for this ${result}`);
@@ -277,7 +278,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         counter.release(connection.identity.tenantId, connection.identity.userId);
       }
       metrics.disconnects.inc({ code: String(code) });
-      logger.debug({ connection_id: connection.id, code, reason }, 'connection closed');
+      connection.logger.debug({ code, reason }, 'connection closed');
     },
   };
 
@@ -297,15 +298,52 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rejectUpgrade(socket, error);
   };
 
-  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | null): void => {
+  // Upgrades past the global-cap check but not yet connections: counted
+  // against --max-connections too, so concurrent handshakes cannot overshoot.
+  let upgrading = 0;
+
+  /**
+   * One upgrade from the cap check to its end. `settle` runs exactly once:
+   * when a Connection takes the socket over, or when the upgrade ends any
+   * other way (refused, or the socket closed, including when ws abandons a
+   * bad handshake without calling back). A connection count acquired for the
+   * upgrade's identity is released unless a Connection took it over.
+   */
+  const begin = (socket: Duplex) => {
+    upgrading += 1;
+    let settled = false;
+    let counted: Identity | null = null;
+    const settle = (owned: boolean): void => {
+      if (settled) return;
+      settled = true;
+      upgrading -= 1;
+      if (counted && !owned) counter.release(counted.tenantId, counted.userId);
+    };
+    socket.once('close', () => settle(false));
+    return {
+      counted(identity: Identity) {
+        counted = identity;
+      },
+      settle,
+    };
+  };
+
+  const accept = (
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    identity: Identity | null,
+    attempt: ReturnType<typeof begin>,
+  ): void => {
     if (socket.destroyed) {
-      if (identity) counter.release(identity.tenantId, identity.userId);
+      attempt.settle(false);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new Connection(ws, context, identity);
       if (identity) connection.admitted = true;
       connections.set(connection, nextSeq++);
+      attempt.settle(true);
       if (closing) connection.close(CloseCode.GOING_AWAY, JSON.stringify({ reconnect_after_ms: 0 }));
     });
   };
@@ -327,57 +365,53 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
       return;
     }
-    if (options.maxConnections !== undefined && connections.size >= options.maxConnections) {
+    if (options.maxConnections !== undefined && connections.size + upgrading >= options.maxConnections) {
       refuse(req, socket, new AlbatrossError(ErrorCode.CONNECTION_LIMIT, 'server connection limit reached'));
       return;
     }
+    const attempt = begin(socket);
+    const fail = (error: unknown): void => {
+      attempt.settle(false);
+      refuse(req, socket, toAlbatrossError(error));
+    };
     // While the broker is down nothing could be delivered: fail fast, before the upgrade.
-    broker.health().then(
-      (health) => {
-        if (health.status === 'down') {
-          refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'broker unavailable: retry later'));
-        } else {
-          authenticateUpgrade(req, socket, head);
-        }
-      },
-      (error: unknown) =>
-        refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'broker unavailable', { cause: error })),
-    );
-  };
-
-  const authenticateUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const credential = credentialOf(req);
-    switch (credential.kind) {
-      case 'none':
-        accept(req, socket, head, null);
-        return;
-      case 'invalid':
-        refuse(req, socket, new AlbatrossError(ErrorCode.UNAUTHORIZED, credential.reason));
-        return;
-      case 'token':
-        authenticator
-          .authenticate(credential.token)
-          .then(async (identity) => {
+    broker
+      .health()
+      .then(async (health) => {
+        if (health.status === 'down')
+          throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'broker unavailable: retry later');
+        const credential = credentialOf(req);
+        switch (credential.kind) {
+          case 'none':
+            accept(req, socket, head, null, attempt);
+            return;
+          case 'invalid':
+            throw new AlbatrossError(ErrorCode.UNAUTHORIZED, credential.reason);
+          case 'token': {
+            const identity = await authenticator.authenticate(credential.token);
+            if (isRevoked(identity)) throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'credential revoked');
             const result = await counter.acquire(identity.tenantId, identity.userId, limits);
             if (result !== 'ok') {
               throw new AlbatrossError(ErrorCode.CONNECTION_LIMIT, `too many connections for this ${result}`);
             }
-            accept(req, socket, head, identity);
-          })
-          .catch((error: unknown) => refuse(req, socket, toAlbatrossError(error)));
-        return;
-      default: {
-        const unexpected: never = credential;
-        throw new Error(`unexpected credential ${JSON.stringify(unexpected)}`);
-      }
-    }
+            attempt.counted(identity);
+            accept(req, socket, head, identity, attempt);
+            return;
+          }
+          default: {
+            const unexpected: never = credential;
+            throw new Error(`unexpected credential ${JSON.stringify(unexpected)}`);
+          }
+        }
+      })
+      .catch(fail);
   };
   options.server.on('upgrade', onUpgrade);
 
   const heartbeatTimer = setInterval(() => {
     const frame = Buffer.from(encodeFrame({ type: 'heartbeat', ts: Date.now() }));
     const wire = textFrame(frame);
-    for (const connection of connections.keys()) if (connection.state === 'open') connection.sendShared(frame, wire);
+    for (const connection of connections.keys()) if (connection.welcomed) connection.sendShared(frame, wire);
   }, settings.heartbeatMs);
   heartbeatTimer.unref();
 
@@ -389,7 +423,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       for (const connection of connections.keys()) {
         const silent = now - connection.lastSeen;
         if (silent >= idleTimeoutMs) {
-          logger.info({ connection_id: connection.id, silent_ms: silent }, 'idle connection dropped');
+          connection.logger.info({ silent_ms: silent }, 'idle connection dropped');
           connection.terminate();
         } else if (silent >= idleTimeoutMs / 3) {
           connection.ping();
@@ -400,7 +434,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   idleTimer.unref();
 
+  // Keys revoked lately: a verification that was already in flight when the
+  // key was revoked must not let its connection in afterwards.
+  const revokedKeys = new Map<string, number>();
+  const REVOKED_KEY_MEMORY_MS = 10 * 60_000;
+  function isRevoked(identity: Identity): boolean {
+    if (identity.credential.kind !== 'api_key') return false;
+    const until = revokedKeys.get(identity.credential.keyId);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    revokedKeys.delete(identity.credential.keyId);
+    return false;
+  }
+
   const unsubscribeRevocations = options.auth.apiKeys?.onRevoke?.((keyId) => {
+    revokedKeys.set(keyId, Date.now() + REVOKED_KEY_MEMORY_MS);
     const n = disconnect({ api_key_id: keyId });
     logger.info({ api_key_id: keyId, disconnected: n }, 'API key revoked');
   });

@@ -64,6 +64,14 @@ export interface ConnectionContext {
 
 export type ConnectionState = 'authenticating' | 'open' | 'closed';
 
+/** Close reason of a 1001: when the client should come back (docs/protocol.md). */
+export function goingAwayReason(reconnectAfterMs: number): string {
+  return JSON.stringify({ reconnect_after_ms: Math.max(0, Math.round(reconnectAfterMs)) });
+}
+
+// How long a client is told to wait before reconnecting after a server-side failure.
+const RETRY_AFTER_FAILURE_MS = 1000;
+
 // setTimeout's maximum delay; longer expiries are re-armed.
 const MAX_TIMER_MS = 2_147_483_647;
 // Frames queued while earlier ones are still being processed. Past the high
@@ -88,7 +96,10 @@ export class Connection implements Subscriber {
   admitted = false;
   /** Last time anything arrived from the peer (frame or pong), for idle detection. */
   lastSeen = Date.now();
-  private logger: Logger;
+  /** Logger with this connection's ids (and tenant and user once authenticated). */
+  logger: Logger;
+  /** True once `welcome` is sent: heartbeats and events only follow it. */
+  welcomed = false;
   private readonly bucket: TokenBucket | null;
   /**
    * Where frames go: pre-built frames are queued and written once per
@@ -122,6 +133,9 @@ export class Connection implements Subscriber {
     ws.on('close', (code, reason) => this.finish(code, reason.toString()));
     ws.on('error', (error) => {
       this.logger.warn({ err: error }, 'socket error');
+      // ws has already sent its own close frame (1007, 1009) or lost the
+      // socket: nothing queued may follow it.
+      this.outbox?.discard();
       this.close(CloseCode.INTERNAL_ERROR, 'socket error');
     });
     if (preauthenticated) {
@@ -147,7 +161,7 @@ export class Connection implements Subscriber {
     this.ctx.metrics.bytesIn += data.length;
     if (this.overLimit) return;
     if (this.bucket && !this.bucket.take()) {
-      this.rateLimited();
+      this.rateLimited(isBinary ? undefined : frameIdOf(data));
       return;
     }
     this.limitedInARow = 0;
@@ -167,7 +181,7 @@ export class Connection implements Subscriber {
    * Answers a frame over the rate limit; the 2×burst-th refused frame in a
    * row is answered and then the connection is closed 4008.
    */
-  private rateLimited(): void {
+  private rateLimited(id: number | undefined): void {
     this.ctx.metrics.rateLimited.inc();
     this.limitedInARow += 1;
     const burst = this.ctx.settings.rateLimit?.burst ?? 0;
@@ -179,6 +193,7 @@ export class Connection implements Subscriber {
       message: 'too many frames: slow down',
       retry_after_ms: this.bucket?.retryAfterMs() ?? 0,
     };
+    if (id !== undefined) frame.id = id;
     // Answered in order with the frames before it, like every other answer.
     this.enqueue(async () => {
       this.sendFrame(frame);
@@ -245,9 +260,17 @@ export class Connection implements Subscriber {
       identity = await this.ctx.authenticator.authenticate(frame.token);
     } catch (error) {
       const normalised = toAlbatrossError(error);
+      this.ctx.metrics.authFailures.inc({ reason: normalised.code });
       this.sendError(normalised.code, normalised.message, frame.id);
       // A failed first-frame auth closes; a failed refresh leaves the live connection as it was.
-      if (this.state === 'authenticating') this.close(CloseCode.UNAUTHORIZED, normalised.code);
+      if (this.state === 'authenticating') {
+        if (normalised.code === ErrorCode.UNAVAILABLE) {
+          // Our verifier is down, not the client's token: come back later, same token.
+          this.close(CloseCode.GOING_AWAY, goingAwayReason(RETRY_AFTER_FAILURE_MS));
+        } else {
+          this.close(CloseCode.UNAUTHORIZED, normalised.code);
+        }
+      }
       return;
     }
     if (this.state === 'closed') return;
@@ -259,12 +282,37 @@ export class Connection implements Subscriber {
     }
     this.identity = identity;
     this.armExpiry(identity);
+    await this.reauthorize(identity);
+    if (this.state !== 'open') return;
     this.sendFrame({
       type: 'ack',
       ...(frame.id === undefined ? {} : { id: frame.id }),
       refreshed: true,
       ...(identity.exp === undefined ? {} : { exp: identity.exp }),
     });
+  }
+
+  /**
+   * After a refresh the new credential decides: a held channel it no longer
+   * allows (a role or a `channels` entry dropped) is removed, and the client
+   * is told with an `error FORBIDDEN` naming the channel.
+   */
+  private async reauthorize(identity: Identity): Promise<void> {
+    for (const channel of [...this.subscriptions.keys()]) {
+      try {
+        await this.ctx.policy.authorize(identity, channel);
+      } catch (error) {
+        const normalised = toAlbatrossError(error);
+        if (normalised.code === ErrorCode.UNAVAILABLE) continue; // cannot tell now: keep it
+        if (this.subscriptions.delete(channel)) this.ctx.hub.remove(channel, this);
+        this.sendFrame({
+          type: 'error',
+          code: ErrorCode.FORBIDDEN,
+          message: `subscription removed: the refreshed credential does not allow ${channel}`,
+          channel,
+        });
+      }
+    }
   }
 
   private async authenticated(identity: Identity): Promise<void> {
@@ -276,10 +324,9 @@ export class Connection implements Subscriber {
       } catch (error) {
         const normalised = toAlbatrossError(error);
         this.sendError(normalised.code, normalised.message);
-        this.close(
-          normalised.code === ErrorCode.CONNECTION_LIMIT ? CloseCode.CONNECTION_LIMIT : CloseCode.GOING_AWAY,
-          normalised.code,
-        );
+        if (normalised.code === ErrorCode.CONNECTION_LIMIT) this.close(CloseCode.CONNECTION_LIMIT, normalised.code);
+        else if (normalised.code === ErrorCode.FORBIDDEN) this.close(CloseCode.FORBIDDEN, normalised.code);
+        else this.close(CloseCode.GOING_AWAY, goingAwayReason(RETRY_AFTER_FAILURE_MS));
         return;
       }
       if (this.state === 'closed') return;
@@ -311,7 +358,7 @@ export class Connection implements Subscriber {
       const normalised = toAlbatrossError(error);
       this.logger.warn({ err: error }, 'baseline subscriptions failed');
       this.sendError(normalised.code, 'cannot subscribe baseline channels; reconnect later');
-      this.close(CloseCode.GOING_AWAY, normalised.code);
+      this.close(CloseCode.GOING_AWAY, goingAwayReason(RETRY_AFTER_FAILURE_MS));
       return;
     }
     if (this.state !== 'open') return;
@@ -327,7 +374,8 @@ export class Connection implements Subscriber {
         epoch: position.epoch,
       })),
     });
-    for (const { subscription, position } of attached) this.goLive(subscription, position, []);
+    this.welcomed = true;
+    for (const { subscription, position } of attached) await this.goLive(subscription, position, []);
     this.logger.info(
       { subscriptions: attached.length, credential: identity.credential.kind },
       'connection authenticated',
@@ -408,12 +456,34 @@ export class Connection implements Subscriber {
     }
   }
 
-  /** Sends the replay, then whatever was buffered meanwhile, then switches the subscription to live. */
-  private goLive(subscription: Subscription, baseline: StreamPosition, replay: readonly BrokerPublication[]): void {
+  /**
+   * Sends the replay, then whatever was buffered meanwhile, then switches the
+   * subscription to live. A long replay is paced by the socket: past half the
+   * outbound budget it waits for the peer to read, so a recovering client is
+   * never cut off as a slow consumer by its own replay; one that does not
+   * read within the close timeout is.
+   */
+  private async goLive(
+    subscription: Subscription,
+    baseline: StreamPosition,
+    replay: readonly BrokerPublication[],
+  ): Promise<void> {
     if (subscription.live) return;
     subscription.epoch = baseline.epoch;
     subscription.lastOffset = baseline.offset;
-    for (const publication of replay) this.sendEvent(subscription, publication);
+    const pace = this.ctx.settings.slowConsumerBytes / 2;
+    for (const publication of replay) {
+      if (this.state !== 'open') return;
+      if (this.outbox && this.outbox.bufferedAmount > pace) {
+        const drained = await this.outbox.whenBelow(pace, this.ctx.settings.closeTimeoutMs);
+        if (this.state !== 'open') return;
+        if (!drained) {
+          this.slowConsumer(this.outbox.bufferedAmount);
+          return;
+        }
+      }
+      this.sendEvent(subscription, publication);
+    }
     this.flush(subscription);
   }
 
@@ -486,7 +556,7 @@ export class Connection implements Subscriber {
       ready.push({ subscription, baseline, replay });
     });
     this.sendFrame({ type: 'ack', id: frame.id, accepted, rejected });
-    for (const { subscription, baseline, replay } of ready) this.goLive(subscription, baseline, replay);
+    for (const { subscription, baseline, replay } of ready) await this.goLive(subscription, baseline, replay);
   }
 
   private async handleUnsubscribe(frame: UnsubscribeFrame): Promise<void> {
@@ -553,11 +623,12 @@ export class Connection implements Subscriber {
    */
   sendShared(data: Buffer | string, wire?: Buffer): boolean {
     if (this.state === 'closed') return false;
+    // What the peer has not read yet. Frames queued in this turn are not
+    // counted: they leave at its end, and a burst is bounded by what the
+    // publisher produced in one turn (replays are paced, see goLive).
     const buffered = this.outbox ? this.outbox.backlog : this.ws.bufferedAmount;
     if (buffered > this.ctx.settings.slowConsumerBytes) {
-      this.ctx.metrics.slowConsumerCloses.inc();
-      this.logger.warn({ buffered }, 'slow consumer');
-      this.close(CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER);
+      this.slowConsumer(buffered);
       return false;
     }
     if (this.outbox) {
@@ -566,6 +637,12 @@ export class Connection implements Subscriber {
       this.ws.send(data, { binary: false });
     }
     return true;
+  }
+
+  private slowConsumer(buffered: number): void {
+    this.ctx.metrics.slowConsumerCloses.inc();
+    this.logger.warn({ buffered }, 'slow consumer');
+    this.close(CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER);
   }
 
   sendFrame(frame: ServerFrame): void {
@@ -612,8 +689,10 @@ export class Connection implements Subscriber {
     this.state = 'closed';
     // A paused socket would never read the peer's close frame.
     if (this.ws.isPaused) this.ws.resume();
-    // The close frame goes out behind everything already queued.
-    this.outbox?.flush();
+    // Our close frame goes out behind everything already queued; if ws is
+    // already closing (it sent its own close frame), nothing may follow it.
+    if (this.ws.readyState === this.ws.OPEN) this.outbox?.flush();
+    else this.outbox?.discard();
     try {
       this.ws.close(code, reason);
     } catch (error) {
@@ -643,4 +722,14 @@ export class Connection implements Subscriber {
     }
     this.ctx.onClosed(this, code, reason);
   }
+}
+
+/**
+ * The `id` of a frame that will not be parsed (refused by the rate limit),
+ * read cheaply from its first bytes so the refusal can still be matched.
+ */
+function frameIdOf(data: Buffer): number | undefined {
+  const head = data.toString('utf8', 0, Math.min(data.length, 256));
+  const match = /"id"\s*:\s*(\d{1,15})\s*[,}]/.exec(head);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
 }

@@ -47,6 +47,7 @@ export class Coalescer {
 export class Outbox {
   private frames: Buffer[] = [];
   private bytes = 0;
+  private dead = false;
 
   constructor(
     private readonly socket: WritableSocket,
@@ -68,9 +69,31 @@ export class Outbox {
   }
 
   push(frame: Buffer): void {
+    if (this.dead) return;
     if (this.frames.length === 0) this.coalescer.mark(this);
     this.frames.push(frame);
     this.bytes += frame.length;
+  }
+
+  /** Drops what is queued and everything pushed later (the socket is closing without us). */
+  discard(): void {
+    this.dead = true;
+    this.frames = [];
+    this.bytes = 0;
+  }
+
+  /**
+   * Writes what is queued, then resolves true once the bytes not yet taken by
+   * the kernel fall to `threshold` or below, or false after `timeoutMs`.
+   */
+  async whenBelow(threshold: number, timeoutMs: number): Promise<boolean> {
+    this.flush();
+    const deadline = Date.now() + timeoutMs;
+    while (this.socket.writableLength > threshold) {
+      if (this.dead || this.socket.destroyed || Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return true;
   }
 
   /** Writes everything queued now (before a close frame, or at the end of the turn). */
