@@ -144,7 +144,11 @@ export class MemoryBroker implements Broker {
     const now = this.now();
     for (const [channel, state] of this.channels) {
       state.history.trim(now);
-      if (!state.subscribed && state.history.size === 0 && now - state.lastUsed > this.channelIdleTtlMs) {
+      // A channel that never published has nothing to recover: forget it as
+      // soon as history would have expired, so subscribing to many made-up
+      // names does not pin memory for a day.
+      const idleTtl = state.offset === 0 ? Math.min(this.historyTtlMs, this.channelIdleTtlMs) : this.channelIdleTtlMs;
+      if (!state.subscribed && state.history.size === 0 && now - state.lastUsed > idleTtl) {
         this.channels.delete(channel);
       }
     }

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { type ApiKeyVerifier, StaticApiKeyVerifier } from '../auth/api-keys.js';
-import type { JwtOptions } from '../auth/jwt.js';
+import { createJwtVerifier, type JwtOptions } from '../auth/jwt.js';
 import { createBroker } from '../broker/factory.js';
 import { ConfigError, envName, parseFlags, resolveConfig, SETTINGS, type ServerConfig } from '../config/settings.js';
 import { createGateway, type Gateway } from '../gateway.js';
@@ -61,6 +61,13 @@ async function authOptions(config: ServerConfig): Promise<{ jwt?: JwtOptions; ap
   }
   if (config.jwtPublicKeyFile !== undefined) {
     jwt.publicKey = await readSetting('jwt-public-key-file', config.jwtPublicKeyFile);
+    try {
+      createJwtVerifier({ publicKey: jwt.publicKey });
+    } catch (error) {
+      throw new ConfigError(
+        `invalid --jwt-public-key-file: ${config.jwtPublicKeyFile} is not a PEM RSA or EC public key (${(error as Error).message})`,
+      );
+    }
   }
   if (config.jwksUrl !== undefined) {
     let url: URL;

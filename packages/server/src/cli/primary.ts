@@ -1,6 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log/logger.js';
 
+/** Worker deaths before every worker listens after which the primary gives up. */
+const MAX_EARLY_DEATHS = 3;
+
 /** Messages a worker sends its primary. */
 export type WorkerMessage = { type: 'listening'; port: number };
 
@@ -48,12 +51,21 @@ export function runPrimary(options: PrimaryOptions): void {
     return worker;
   };
 
+  let diedBeforeListening = 0;
   cluster.on('exit', (worker, code, signal) => {
     listening.delete(worker.id);
     if (code !== 0) failed = true;
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
+    }
+    // Workers that cannot even start (Redis unreachable, bad config) would be
+    // restarted forever: give up after a few, with the workers' exit status.
+    if (!announced && ++diedBeforeListening >= MAX_EARLY_DEATHS) {
+      logger.error({ worker_pid: worker.process.pid, code, signal }, 'workers cannot start; giving up');
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGKILL');
+      process.exit(typeof code === 'number' && code !== 0 ? code : 1);
     }
     logger.error({ worker_pid: worker.process.pid, code, signal }, 'worker died; starting another');
     setTimeout(fork, 1000).unref();

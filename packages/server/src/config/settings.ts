@@ -1,3 +1,4 @@
+import { isValidChannel } from '@albatross/protocol';
 import type { LogLevel } from '../log/logger.js';
 import { parseRate, type Rate } from './rate.js';
 
@@ -390,5 +391,34 @@ export function resolveConfig(
     }
     if (raw !== undefined) out[camel(spec.name)] = convert(spec, raw, source);
   }
-  return out as unknown as ServerConfig;
+  const config = out as unknown as ServerConfig;
+  validateCombined(config);
+  return config;
+}
+
+/** Checks that need more than one value's syntax: origins, Redis URL, baseline templates. */
+function validateCombined(config: ServerConfig): void {
+  for (const origin of config.allowedOrigins) {
+    if (origin === '*') continue;
+    let url: URL | null = null;
+    try {
+      url = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`invalid --allowed-origins: "${origin}" is not an origin like https://app.example.com`);
+    }
+  }
+  if (config.redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(config.redisUrl)) {
+    throw new ConfigError('invalid --redis-url: must start with redis:// or rediss://');
+  }
+  for (const template of config.baselineChannels) {
+    const sample = template.replaceAll('{sub}', 'u').replaceAll('{tenant_id}', 't');
+    if (!isValidChannel(sample)) {
+      throw new ConfigError(
+        `invalid --baseline-channels: "${template}" is not a channel name (placeholders: {sub}, {tenant_id})`,
+      );
+    }
+  }
 }

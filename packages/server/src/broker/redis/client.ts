@@ -169,10 +169,12 @@ export async function isClusterEnabled(url: string, options: RedisConnectionOpti
   }
 }
 
-/** A Redis URL safe to log (password removed). */
+/** A Redis URL safe to log (password removed, from the authority and from `?password=`). */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_all, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    return `${scheme}${colon < 0 ? auth : `${auth.slice(0, colon)}:***`}@`;
-  });
+  return url
+    .replace(/^(rediss?:\/\/)([^@/]*)@/, (_all, scheme: string, auth: string) => {
+      const colon = auth.indexOf(':');
+      return `${scheme}${colon < 0 ? auth : `${auth.slice(0, colon)}:***`}@`;
+    })
+    .replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
