@@ -289,6 +289,12 @@ export class RedisBroker implements Broker {
       if (!shard.ready) await whenReady(shard.redis, 2000, `subscriber connection ${shard.key}`);
       const generation = shard.generation;
       await shard.subscribe([this.keys.pubsub(channel)]);
+      // Released while we were subscribing (its unsubscribe could not reach
+      // Redis then): undo the subscription unless someone took the channel again.
+      if (sync.closed && !this.channels.has(channel)) {
+        await shard.unsubscribe(this.keys.pubsub(channel)).catch(() => undefined);
+        return;
+      }
       // Baseline after the subscription took effect: anything later arrives on pub/sub.
       const { position } = await this.read(channel, 'p', '', 0, 0);
       if (shard.generation !== generation) {
