@@ -16,7 +16,11 @@ export interface SuiteConfig {
   warmupMs: number;
   fixedRate: number;
   fixedMs: number;
-  search: Omit<SearchOptions, 'clock'>;
+  search: Omit<SearchOptions, 'clock' | 'disturbed'>;
+  /** A step is disturbed when processes outside the bench used more than this many cores during it. */
+  foreignLimit: number;
+  /** Before a step, wait (at most this long) until other processes use less than `foreignLimit`. */
+  quietWaitMs: number;
   memoryCounts: number[];
   /** Albatross alone at this many idle connections (0: skip). */
   memoryMax: number;
@@ -52,14 +56,17 @@ export function suiteConfig(quick: boolean, cores: number, fdLimit: number): Sui
     search: {
       start: 25_000,
       factor: 1.6,
-      maxSteps: quick ? 7 : 10,
+      maxSteps: quick ? 9 : 11,
       refineSteps: quick ? 1 : 2,
       maxRate: 3_000_000,
       budgetMs: quick ? 20_000 : 90_000,
       p99LimitMs: 100,
       minRate: 2_000,
       retries: 1,
+      disturbedRetries: 2,
     },
+    foreignLimit: 0.3,
+    quietWaitMs: quick ? 3000 : 8000,
     memoryCounts: quick ? [2000] : [2000, 10_000],
     memoryMax,
     stormClients: quick ? 2000 : 10_000,
@@ -69,6 +76,6 @@ export function suiteConfig(quick: boolean, cores: number, fdLimit: number): Sui
     perTenant: 10,
     channelsPerCall: 50,
     profileMs: 8000,
-    suiteBudgetMs: quick ? 150_000 : 22 * 60_000,
+    suiteBudgetMs: quick ? 150_000 : 20 * 60_000,
   };
 }

@@ -33,6 +33,8 @@ export interface StepRecord extends StepOutcome {
   stealShare: number;
   publishFailed: number;
   publishError?: string;
+  /** How long the step waited for the machine to be quiet before it started. */
+  quietWaitMs: number;
   publisherMaxLagMs: number;
   seconds: number;
 }
@@ -51,6 +53,8 @@ export interface StepPlan {
   channelsOf(k: number): readonly string[];
   durationMs: number;
   drainMs: number;
+  /** Wait first (at most `maxMs`) until processes outside the bench use fewer than `limit` cores. */
+  quiet?: { limit: number; maxMs: number };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,8 +69,9 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
   const callsPerSecond = plan.rate / plan.fanout;
   const calls = Math.max(1, Math.round((callsPerSecond * plan.durationMs) / 1000));
   const expected = calls * plan.fanout;
-  await ctx.fleet.reset(sampleInterval(expected));
   const lgPids = [...ctx.fleet.pids, process.pid];
+  const quietWaitMs = plan.quiet ? await waitForQuiet([...ctx.system.pids, ...lgPids], plan.quiet) : 0;
+  await ctx.fleet.reset(sampleInterval(expected));
   const server0 = totalCpuSeconds(ctx.system.pids);
   const lg0 = totalCpuSeconds(lgPids);
   const machine0 = cpuTimes();
@@ -89,7 +94,6 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
   const lost = Math.max(0, expected - taken.frames);
   if (lost > 0) await quiesce(ctx.fleet);
   const serverCpuS = server1 - server0;
-  const delta = (a: number[], b: number[]): number => b.reduce((s, v, i) => s + v - (a[i] ?? 0), 0);
   const machineBusy = delta(machine0.busy, machine1.busy);
   const foreign = Math.max(0, machineBusy - serverCpuS - (lg1 - lg0));
   return {
@@ -113,10 +117,30 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
     foreignCpuShare: round(foreign / seconds),
     stealShare: round(delta(machine0.steal, machine1.steal) / seconds),
     publishFailed: published.failed,
+    quietWaitMs: Math.round(quietWaitMs),
     ...(published.firstError ? { publishError: published.firstError } : {}),
     publisherMaxLagMs: round(published.maxLagMs, 1),
     seconds: round(seconds, 2),
   };
+}
+
+const delta = (a: number[], b: number[]): number => b.reduce((s, v, i) => s + v - (a[i] ?? 0), 0);
+
+/**
+ * Waits until processes other than `ours` use fewer than `limit` cores
+ * (measured over 300 ms windows), at most `maxMs`; answers the time waited.
+ */
+export async function waitForQuiet(ours: number[], quiet: { limit: number; maxMs: number }): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < quiet.maxMs) {
+    const m0 = cpuTimes();
+    const o0 = totalCpuSeconds(ours);
+    const t0 = performance.now();
+    await sleep(300);
+    const foreign = delta(m0.busy, cpuTimes().busy) - (totalCpuSeconds(ours) - o0);
+    if (foreign / ((performance.now() - t0) / 1000) < quiet.limit) break;
+  }
+  return performance.now() - start;
 }
 
 /** Waits until the subscribers' frame count stops moving for 500 ms (at most 15 s). */

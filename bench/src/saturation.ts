@@ -9,7 +9,7 @@ export interface StepOutcome {
   lost: number;
 }
 
-export interface SearchOptions {
+export interface SearchOptions<T extends StepOutcome = StepOutcome> {
   /** First rate tried (deliveries/s). */
   start: number;
   /** Growth per step while steps pass (> 1). */
@@ -30,6 +30,13 @@ export interface SearchOptions {
    * machine stalls now and then; a rate over capacity fails every time).
    */
   retries?: number;
+  /**
+   * A failed step that this says was disturbed (e.g. other processes took CPU
+   * during it) is run again without using up `retries`, at most
+   * `disturbedRetries` times per rate.
+   */
+  disturbed?: (step: T) => boolean;
+  disturbedRetries?: number;
   clock?: () => number;
 }
 
@@ -61,7 +68,7 @@ export function passes(step: StepOutcome, p99LimitMs: number): boolean {
  */
 export async function searchSaturation<T extends StepOutcome>(
   run: (rate: number) => Promise<T>,
-  options: SearchOptions,
+  options: SearchOptions<T>,
 ): Promise<SearchResult<T>> {
   const clock = options.clock ?? (() => performance.now());
   const deadline = clock() + options.budgetMs;
@@ -79,7 +86,12 @@ export async function searchSaturation<T extends StepOutcome>(
   const attempt = async (rate: number): Promise<T> => {
     let step = await run(rate);
     keep(step);
-    for (let r = 0; r < (options.retries ?? 0) && !ok(step) && clock() <= deadline; r++) {
+    let retries = options.retries ?? 0;
+    let disturbedRetries = options.disturbedRetries ?? 0;
+    while (!ok(step) && clock() <= deadline) {
+      if (disturbedRetries > 0 && options.disturbed?.(step)) disturbedRetries--;
+      else if (retries > 0) retries--;
+      else break;
       step = await run(rate);
       keep(step);
     }

@@ -110,3 +110,26 @@ describe('searchSaturation with retries', () => {
     expect(result.best?.attempted).toBe(80_000);
   });
 });
+
+describe('searchSaturation with disturbed steps', () => {
+  it('repeats a failed step that was disturbed, within its own bound', async () => {
+    type Step = StepOutcome & { noisy: boolean };
+    const attempted: number[] = [];
+    let noisyLeft = 2;
+    const run = async (rate: number): Promise<Step> => {
+      attempted.push(rate);
+      const noisy = rate === 20_000 && noisyLeft-- > 0;
+      return { attempted: rate, achieved: rate, p99Ms: noisy || rate > 30_000 ? 500 : 20, lost: 0, noisy };
+    };
+    const result = await searchSaturation<Step>(run, {
+      ...options,
+      refineSteps: 0,
+      retries: 0,
+      disturbed: (s) => s.noisy,
+      disturbedRetries: 2,
+    });
+    // 20k failed twice while disturbed, passed on the third run; 40k fails undisturbed and ends the search.
+    expect(attempted).toEqual([10_000, 20_000, 20_000, 20_000, 40_000]);
+    expect(result.best?.attempted).toBe(20_000);
+  });
+});

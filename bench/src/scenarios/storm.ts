@@ -1,5 +1,6 @@
 import type { SuiteConfig } from '../config.js';
 import type { Fleet } from '../load/fleet.js';
+import { waitForQuiet } from '../measure.js';
 import { totalCpuSeconds } from '../proc.js';
 import { Publisher } from '../publisher.js';
 import { round } from '../stats.js';
@@ -56,8 +57,8 @@ export async function runConnectStorm(
     // Warm the server's handshake and auth paths up (JIT), then measure a fresh storm.
     await fleet.connect(spec, 1000, 1_000_000);
     await fleet.closeAll();
-    await new Promise((resolve) => setTimeout(resolve, 500));
     const lgPids = [...fleet.pids, process.pid];
+    await waitForQuiet([...system.pids, ...lgPids], { limit: cfg.foreignLimit, maxMs: cfg.quietWaitMs });
     const s0 = totalCpuSeconds(system.pids);
     const l0 = totalCpuSeconds(lgPids);
     const t0 = performance.now();
