@@ -16,7 +16,7 @@ afterEach(() => {
 async function startCli(args: string[]): Promise<{ process: ChildProcess; port: number }> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'serve', '--port', '0', '--jwt-secret', SECRET, ...args],
+    ['--conditions=@albatross/source', '--import', 'tsx', CLI, 'serve', '--port', '0', '--jwt-secret', SECRET, ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

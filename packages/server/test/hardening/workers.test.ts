@@ -27,9 +27,13 @@ const exitOf = (proc: ChildProcess) =>
 
 describe('multi-core mode (--workers)', () => {
   it('refuses more than one worker without Redis, naming the setting', async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--jwt-secret', SECRET, '--workers', '2'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      ['--conditions=@albatross/source', '--import', 'tsx', CLI, 'serve', '--jwt-secret', SECRET, '--workers', '2'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -42,6 +46,7 @@ describe('multi-core mode (--workers)', () => {
     primary = spawn(
       process.execPath,
       [
+        '--conditions=@albatross/source',
         '--import',
         'tsx',
         CLI,
