@@ -64,6 +64,8 @@ export function suiteConfig(quick: boolean, cores: number, fdLimit: number): Sui
       minRate: 2_000,
       retries: 1,
       disturbedRetries: 2,
+      lookahead: 2,
+      nearMissFactor: 2,
     },
     foreignLimit: 0.3,
     quietWaitMs: quick ? 3000 : 8000,

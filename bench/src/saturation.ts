@@ -37,6 +37,14 @@ export interface SearchOptions<T extends StepOutcome = StepOutcome> {
    */
   disturbed?: (step: T) => boolean;
   disturbedRetries?: number;
+  /**
+   * Rates tried above a near miss (a failure with nothing lost, the rate
+   * delivered and p99 within `nearMissFactor` x the limit) before the upward
+   * search ends: a server that coalesces writes under load can fail at a
+   * middling rate and pass at a higher one.
+   */
+  lookahead?: number;
+  nearMissFactor?: number;
   clock?: () => number;
 }
 
@@ -62,9 +70,11 @@ export function passes(step: StepOutcome, p99LimitMs: number): boolean {
 
 /**
  * Highest deliveries/s with p99 <= limit and nothing lost: grow the rate
- * geometrically until a step fails (or a bound is hit), step down when the
- * very first one fails, then bisect (geometrically) between the last pass and
- * the first failure. Every loop is bounded in steps and in time.
+ * geometrically until a step fails (or a bound is hit); past a near miss,
+ * look `lookahead` rates further up (a pass there resumes the climb); step
+ * down when the very first one fails; then bisect (geometrically) between the
+ * highest pass and the failure just above it. Every loop is bounded in steps
+ * and in time.
  */
 export async function searchSaturation<T extends StepOutcome>(
   run: (rate: number) => Promise<T>,
@@ -98,6 +108,11 @@ export async function searchSaturation<T extends StepOutcome>(
     return step;
   };
 
+  const nearMiss = (step: T): boolean =>
+    step.lost === 0 &&
+    step.achieved >= 0.9 * step.attempted &&
+    step.p99Ms <= options.p99LimitMs * (options.nearMissFactor ?? 2);
+  let misses = 0;
   let rate = Math.min(options.start, options.maxRate);
   for (let i = 0; i < options.maxSteps; i++) {
     if (clock() > deadline) {
@@ -106,13 +121,18 @@ export async function searchSaturation<T extends StepOutcome>(
     }
     const step = await attempt(rate);
     if (!ok(step)) {
-      highFail = rate;
+      highFail ??= rate;
+      misses++;
       stoppedBy = 'failed';
-      break;
+      if (lowPass === null || misses > (options.lookahead ?? 0) || !nearMiss(step)) break;
+    } else {
+      lowPass = rate;
+      highFail = null;
+      misses = 0;
+      stoppedBy = 'max-steps';
     }
-    lowPass = rate;
     if (rate >= options.maxRate) {
-      stoppedBy = 'max-rate';
+      if (ok(step)) stoppedBy = 'max-rate';
       break;
     }
     rate = Math.min(options.maxRate, rate * options.factor);

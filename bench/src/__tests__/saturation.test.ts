@@ -133,3 +133,33 @@ describe('searchSaturation with disturbed steps', () => {
     expect(result.best?.attempted).toBe(20_000);
   });
 });
+
+describe('searchSaturation past a near miss', () => {
+  /** Passes up to 40k, misses narrowly around 64k (one write per frame), passes again from 100k to 300k. */
+  const valley =
+    (attempted: number[]) =>
+    async (rate: number): Promise<StepOutcome> => {
+      attempted.push(rate);
+      const p99Ms = rate <= 40_000 ? 30 : rate < 90_000 ? 130 : rate <= 300_000 ? 60 : 900;
+      return { attempted: rate, achieved: rate, p99Ms, lost: 0 };
+    };
+
+  it('looks further up after a near miss and finds the higher passing range', async () => {
+    const attempted: number[] = [];
+    const result = await searchSaturation(valley(attempted), { ...options, factor: 1.6, lookahead: 2, retries: 0 });
+    expect(result.best?.attempted).toBeGreaterThan(250_000);
+    expect(result.best?.attempted).toBeLessThanOrEqual(300_000);
+    expect(result.stoppedBy).toBe('failed');
+  });
+
+  it('stops at the first failure without lookahead, and after a clear failure even with it', async () => {
+    const attempted: number[] = [];
+    const plain = await searchSaturation(valley(attempted), { ...options, factor: 1.6, refineSteps: 0, retries: 0 });
+    expect(plain.best?.attempted).toBe(25_600);
+    const clear = fakeSystem(50_000);
+    const result = await searchSaturation(clear.run, { ...options, refineSteps: 0, retries: 0, lookahead: 2 });
+    // 80k fails with p99 900 ms: not a near miss, so nothing above it is tried.
+    expect(clear.attempted).toEqual([10_000, 20_000, 40_000, 80_000]);
+    expect(result.best?.attempted).toBe(40_000);
+  });
+});
