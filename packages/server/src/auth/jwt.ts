@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, createSecretKey } from 'node:crypto';
 import { ErrorCode } from '@albatross/protocol';
 import {
   createLocalJWKSet,
@@ -44,7 +44,9 @@ function keySources(options: JwtOptions): KeySource[] {
   const sources: KeySource[] = [];
   if (options.secret !== undefined) {
     if (options.secret.length < 16) throw new Error('JWT secret must be at least 16 characters');
-    sources.push({ algorithms: ['HS256'], key: new TextEncoder().encode(options.secret) });
+    // A KeyObject, not raw bytes: jose converts it to a CryptoKey once and
+    // caches it, where raw bytes are imported into WebCrypto on every verify.
+    sources.push({ algorithms: ['HS256'], key: createSecretKey(Buffer.from(options.secret, 'utf8')) });
   }
   if (options.publicKey !== undefined) {
     const key = createPublicKey(options.publicKey);
