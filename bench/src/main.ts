@@ -1,5 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suiteConfig } from './config.js';
 import { Fleet } from './load/fleet.js';
@@ -16,6 +17,7 @@ import { type SystemName, startSystem, useGatewayCli } from './systems.js';
 
 /**
  * `npm run bench [-- --quick] [--only fanout,channels,cross,memory,storm,profile] [--rounds N] [--workers N] [--profile]`
+ * `npm run bench -- --report bench/results/latest.json` re-renders the markdown and charts of a run.
  *
  * Runs the issue-6 suite: every system as its own process pinned to core 0,
  * the load generator on core 1, interleaved rounds, medians. Writes
@@ -44,6 +46,18 @@ const log = (line: string): void => {
 };
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
 const started = performance.now();
+
+// `--report <results.json>`: only render the markdown and charts of an earlier run, beside its JSON.
+const reportOf = flagValue('report');
+if (reportOf !== undefined) {
+  const earlier = JSON.parse(readFileSync(reportOf, 'utf8')) as Results;
+  const dir = dirname(reportOf);
+  const md = markdown(earlier, String(earlier.meta.command ?? 'npm run bench'));
+  writeFileSync(join(dir, 'latest.md'), md);
+  for (const [file, svg] of Object.entries(charts(earlier))) writeFileSync(join(dir, file), svg);
+  process.stdout.write(md);
+  process.exit(0);
+}
 
 if (cfg.loadCpu !== undefined && !pinSelf(cfg.loadCpu)) {
   log('taskset is not available: nothing is pinned');
@@ -117,7 +131,7 @@ function save(): void {
     errors,
     skippedForTime,
   };
-  writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify({ ...results, meta }, null, 1)}\n`);
+  writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify({ ...results, meta })}\n`);
 }
 
 const fleet = await Fleet.start(cfg.workers, cfg.loadCpu);

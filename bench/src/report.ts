@@ -22,7 +22,7 @@ export function markdown(results: Results, command: string): string {
   for (const s of sums) {
     const perRound = s.saturationPerRound.map((v) => n(v)).join(', ');
     const flag = s.loadGenLimited
-      ? ' (load generator was the limit)'
+      ? ' (load generator >= 90% busy at or just above it)'
       : s.searchBounded
         ? ' (search bound reached)'
         : '';
@@ -131,17 +131,19 @@ export function charts(results: Results): Record<string, string> {
   return {
     'deliveries.svg': lineChart({
       title: 'Deliveries/s received vs attempted (2,000 subscribers, one channel)',
-      xLabel: 'attempted deliveries/s',
-      yLabel: 'received deliveries/s',
+      xLabel: 'attempted deliveries/s (log scale)',
+      yLabel: 'received deliveries/s (log scale)',
       series: seriesOf((s) => s.achieved),
       diagonal: true,
+      logX: true,
     }),
     'p99.svg': lineChart({
       title: 'p99 publish-to-receive latency vs attempted rate',
-      xLabel: 'attempted deliveries/s',
+      xLabel: 'attempted deliveries/s (log scale)',
       yLabel: 'p99 latency (ms, log scale)',
       series: seriesOf((s) => s.p99Ms),
       logY: true,
+      logX: true,
       refY: { value: 100, label: 'p99 limit 100 ms' },
     }),
   };

@@ -11,6 +11,7 @@ export interface ChartSpec {
   yLabel: string;
   series: Series[];
   logY?: boolean;
+  logX?: boolean;
   /** A dashed horizontal reference line (e.g. the 100 ms p99 limit). */
   refY?: { value: number; label: string };
   /** Draw y = x (attempted = delivered). */
@@ -47,10 +48,19 @@ export function linearTicks(max: number, count = 5): number[] {
 export function lineChart(spec: ChartSpec): string {
   const pts = spec.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const xMax = Math.max(1, ...pts.map(([x]) => x)) * 1.05;
+  const xs = pts.map(([x]) => x).filter((x) => x > 0);
+  const xLo = 10 ** Math.floor(Math.log10(Math.min(xMax, ...xs)));
+  const xHi = 10 ** Math.ceil(Math.log10(xMax));
   const ys = pts.map(([, y]) => y).concat(spec.refY ? [spec.refY.value] : []);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
-  const sx = (x: number): number => M.left + (x / xMax) * pw;
+  const sx = (x: number): number =>
+    spec.logX
+      ? M.left + ((Math.log10(Math.max(x, xLo)) - Math.log10(xLo)) / (Math.log10(xHi) - Math.log10(xLo))) * pw
+      : M.left + (x / xMax) * pw;
+  const xTicks: number[] = [];
+  if (spec.logX) for (let v = xLo; v <= xHi * 1.0001; v *= 10) xTicks.push(v, 2 * v, 5 * v);
+  else xTicks.push(...linearTicks(xMax));
   let sy: (y: number) => number;
   let yTicks: number[];
   if (spec.logY) {
@@ -61,9 +71,16 @@ export function lineChart(spec: ChartSpec): string {
     yTicks = [];
     for (let v = lo; v <= hi * 1.0001; v *= 10) yTicks.push(v);
   } else {
-    const yMax = Math.max(1, ...ys, ...(spec.diagonal ? [xMax] : [])) * 1.05;
-    sy = (y) => M.top + ph - (y / yMax) * ph;
-    yTicks = linearTicks(yMax);
+    const yMax = Math.max(1, ...ys) * 1.05;
+    if (spec.logX) {
+      // Same log scale on both axes, so y = x is a straight diagonal.
+      sy = (y) =>
+        M.top + ph - ((Math.log10(Math.max(y, xLo)) - Math.log10(xLo)) / (Math.log10(xHi) - Math.log10(xLo))) * ph;
+      yTicks = xTicks.filter((v) => v <= xHi * 1.0001);
+    } else {
+      sy = (y) => M.top + ph - (y / Math.max(yMax, spec.diagonal ? xMax : 0)) * ph;
+      yTicks = linearTicks(Math.max(yMax, spec.diagonal ? xMax : 0));
+    }
   }
   const out: string[] = [];
   out.push(
@@ -76,7 +93,7 @@ export function lineChart(spec: ChartSpec): string {
     out.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${M.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${formatTick(t)}</text>`);
   }
-  for (const t of linearTicks(xMax)) {
+  for (const t of xTicks.filter((v) => !spec.logX || v <= xHi * 1.0001)) {
     const x = sx(t).toFixed(1);
     out.push(`<line x1="${x}" x2="${x}" y1="${M.top}" y2="${M.top + ph}" stroke="#f0f0f0"/>`);
     out.push(`<text x="${x}" y="${M.top + ph + 16}" text-anchor="middle">${formatTick(t)}</text>`);
@@ -87,9 +104,10 @@ export function lineChart(spec: ChartSpec): string {
     `<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(spec.yLabel)}</text>`,
   );
   if (spec.diagonal) {
-    const end = xMax;
+    const from = spec.logX ? xLo : 0;
+    const to = spec.logX ? xHi : xMax;
     out.push(
-      `<line x1="${sx(0)}" y1="${sy(0)}" x2="${sx(end).toFixed(1)}" y2="${sy(end).toFixed(1)}" stroke="#bbb" stroke-dasharray="4 4"/>`,
+      `<line x1="${sx(from).toFixed(1)}" y1="${sy(from).toFixed(1)}" x2="${sx(to).toFixed(1)}" y2="${sy(to).toFixed(1)}" stroke="#bbb" stroke-dasharray="4 4"/>`,
     );
   }
   if (spec.refY) {
@@ -101,9 +119,15 @@ export function lineChart(spec: ChartSpec): string {
   }
   spec.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
-    const valid = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]);
+    const valid = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (valid.length > 0) {
-      const d = valid.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+      // The line joins the last point at each x (a repeated step's deciding attempt); every point gets a marker.
+      const last = new Map<number, number>();
+      for (const [x, y] of valid) last.set(x, y);
+      const d = [...last.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+        .join(' ');
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${d}"/>`);
       for (const [x, y] of valid)
         out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${color}"/>`);
