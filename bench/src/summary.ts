@@ -1,4 +1,5 @@
 import type { FanoutRun } from './scenarios/fanout.js';
+import type { FloodRun } from './scenarios/flood.js';
 import type { MemoryRun } from './scenarios/memory.js';
 import type { ProfileSummary } from './scenarios/profile.js';
 import type { ConnectStorm, ReconnectStorm } from './scenarios/storm.js';
@@ -19,6 +20,8 @@ export interface Results {
   connectStorm: ConnectStorm[];
   reconnectStorm: ReconnectStorm | Skipped;
   profile: ProfileSummary | Skipped;
+  /** Healthy subscribers' p99 with a flooding client beside them (issue 3). */
+  flood?: FloodRun | Skipped;
 }
 
 export interface SystemSummary {

@@ -37,6 +37,8 @@ export interface SystemOptions {
   baseline?: string;
   /** Extra node flags for the gateway (e.g. --cpu-prof). */
   nodeFlags?: readonly string[];
+  /** Extra `albatross serve` flags, after the bench's own (a later flag wins), e.g. the product's rate limit. */
+  extraArgs?: readonly string[];
 }
 
 /** A started system under test: its nodes, the processes whose CPU counts as the server's, and a stop. */
@@ -93,10 +95,14 @@ export async function startSystem(name: SystemName, options: SystemOptions): Pro
       if (name.startsWith('albatross')) {
         const baseline = options.baseline ?? 'tenant:{tenant_id}:updates';
         nodes.push(
-          await startNodeServer(gatewayCli, ['serve', ...gatewayArgs(baseline, redisUrl)], {
-            cpu: options.cpu,
-            nodeFlags: options.nodeFlags ?? [],
-          }),
+          await startNodeServer(
+            gatewayCli,
+            ['serve', ...gatewayArgs(baseline, redisUrl), ...(options.extraArgs ?? [])],
+            {
+              cpu: options.cpu,
+              nodeFlags: options.nodeFlags ?? [],
+            },
+          ),
         );
       } else if (name === 'ws-floor') {
         nodes.push(await startNodeServer(peer('ws-floor'), ['--port', '0', '--admin-key', ADMIN_KEY], options));
