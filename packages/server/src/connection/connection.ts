@@ -166,6 +166,7 @@ export class Connection implements Subscriber {
     }
     this.limitedInARow = 0;
     if (isBinary) {
+      this.ctx.metrics.frameIn('binary');
       this.enqueue(async () => {
         this.sendError(ErrorCode.INVALID_MESSAGE, 'binary frames are not supported');
         // Like any other non-auth first frame, a binary one ends an unauthenticated connection.
@@ -219,7 +220,7 @@ export class Connection implements Subscriber {
 
   private async handle(text: string): Promise<void> {
     const parsed = parseClientFrame(text);
-    this.ctx.metrics.frameIn(parsed.ok ? parsed.frame.type : 'invalid', 0);
+    this.ctx.metrics.frameIn(parsed.ok ? parsed.frame.type : 'invalid');
     if (!parsed.ok) {
       this.sendError(parsed.code, parsed.message, parsed.id);
       if (this.state === 'authenticating') this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
@@ -353,7 +354,7 @@ export class Connection implements Subscriber {
     }
     let attached: Array<{ subscription: Subscription; position: StreamPosition }>;
     try {
-      attached = await Promise.all(wanted.map((channel) => this.attach(channel)));
+      attached = await Promise.all(wanted.map((channel) => this.attachWith(channel, undefined)));
     } catch (error) {
       const normalised = toAlbatrossError(error);
       this.logger.warn({ err: error }, 'baseline subscriptions failed');
@@ -401,12 +402,10 @@ export class Connection implements Subscriber {
 
   // --- subscriptions -------------------------------------------------------
 
-  /** Takes (or re-takes) a channel and returns its position; the subscription buffers until `goLive`. */
-  private async attach(channel: string): Promise<{ subscription: Subscription; position: StreamPosition }> {
-    const result = await this.attachWith(channel, undefined);
-    return { subscription: result.subscription, position: result.position };
-  }
-
+  /**
+   * Takes (or re-takes) a channel and reads its position, or recovers from
+   * `since`; the subscription buffers live publications until `goLive`.
+   */
   private async attachWith(
     channel: string,
     since: StreamPosition | undefined,

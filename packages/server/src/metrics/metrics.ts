@@ -147,9 +147,9 @@ export class GatewayMetrics {
     });
   }
 
-  frameIn(type: string, bytes: number): void {
+  /** Counts one client frame by type (bytes are counted where the frame arrives). */
+  frameIn(type: string): void {
     this.framesIn.set(type, (this.framesIn.get(type) ?? 0) + 1);
-    this.bytesIn += bytes;
   }
 
   frameOut(type: string): void {
