@@ -14,6 +14,38 @@ export const MAX_CHANNELS_PER_FRAME = 256;
 export const MAX_EPOCH_LENGTH = 64;
 /** Longest token accepted in an `auth` frame. */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
+/**
+ * Deepest nesting of arrays and objects accepted in any JSON input (a client
+ * frame, a publish body, an HTTP request body). `JSON.parse` takes any depth,
+ * but schema validation and `JSON.stringify` recurse, so a small body nested
+ * tens of thousands deep would overflow the stack; it is refused first.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * True when `value` nests arrays or objects deeper than `maxDepth` (a scalar
+ * is depth 0, `[]` and `{}` depth 1). Walks with an explicit stack, never
+ * recursion, so it cannot overflow whatever the input, and stops at the first
+ * branch past the limit.
+ *
+ * @example
+ * if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) reject('nested too deeply');
+ */
+export function jsonDepthExceeds(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const stack: Array<{ node: object; depth: number }> = [{ node: value, depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (item.depth > maxDepth) return true;
+    const children: readonly unknown[] = Array.isArray(item.node) ? item.node : Object.values(item.node);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push({ node: child, depth: item.depth + 1 });
+    }
+  }
+  return false;
+}
+
+/** The message of a refusal for nesting past {@link MAX_JSON_DEPTH}. */
+export const TOO_DEEP_MESSAGE = `JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
 
 const frameId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 // Channel names are checked one by one by the server so that one bad name is a
@@ -78,6 +110,9 @@ export function parseClientFrame(text: string): ParseResult {
   const record = value as Record<string, unknown>;
   const rawId = record.id;
   const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0 ? rawId : undefined;
+  if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) {
+    return withId({ ok: false, code: ErrorCode.INVALID_MESSAGE, message: TOO_DEEP_MESSAGE }, id);
+  }
   const type = record.type;
   if (typeof type !== 'string') {
     return withId({ ok: false, code: ErrorCode.INVALID_MESSAGE, message: 'frame has no string "type"' }, id);
@@ -130,6 +165,10 @@ export function parsePublishRequest(value: unknown): PublishParseResult {
   }
   if (!Object.hasOwn(value, 'payload')) {
     return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: 'payload: required' };
+  }
+  // Before the schema: its JSON check recurses and would overflow the stack.
+  if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) {
+    return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: `body: ${TOO_DEEP_MESSAGE}` };
   }
   const parsed = publishSchema.safeParse(value);
   if (!parsed.success) return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: describe(parsed.error) };

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  jsonDepthExceeds,
   MAX_CHANNELS_PER_FRAME,
   MAX_EPOCH_LENGTH,
+  MAX_JSON_DEPTH,
   MAX_TOKEN_LENGTH,
   type ParseResult,
   parseClientFrame,
@@ -228,8 +230,9 @@ describe('parseClientFrame: invalid frames', () => {
   it('survives deeply nested JSON', () => {
     const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
     expect(failure(parseClientFrame(deep)).code).toBe('INVALID_MESSAGE');
+    // Even in a field the schema would drop: the depth bound comes before the schema.
     const nested = `{"type":"ping","id":1,"x":${deep}}`;
-    expect(parseClientFrame(nested)).toEqual({ ok: true, frame: { type: 'ping', id: 1 } });
+    expect(parseClientFrame(nested)).toMatchObject({ ok: false, code: 'INVALID_MESSAGE', id: 1 });
   });
 });
 
@@ -319,5 +322,53 @@ describe('parsePublishRequest', () => {
     for (const body of [null, 1, 'x', [], [{ channel: 'a:b', event_type: 'x', payload: 1 }], undefined]) {
       expect(bad(body)).toMatch(/object/);
     }
+  });
+});
+
+describe('JSON nesting depth (deeply nested input must not overflow the stack)', () => {
+  /** `depth` nested arrays around `0`, built as text: JSON.parse itself handles any depth. */
+  const nestedArrays = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}0${']'.repeat(depth)}`);
+  const nestedObjects = (depth: number): unknown => JSON.parse(`${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`);
+
+  it('jsonDepthExceeds counts containers, not scalars, and walks without recursion', () => {
+    expect(jsonDepthExceeds(0, 0)).toBe(false);
+    expect(jsonDepthExceeds('x', 0)).toBe(false);
+    expect(jsonDepthExceeds([], 0)).toBe(true);
+    expect(jsonDepthExceeds([], 1)).toBe(false);
+    expect(jsonDepthExceeds({ a: [1, { b: 2 }] }, 3)).toBe(false);
+    expect(jsonDepthExceeds({ a: [1, { b: 2 }] }, 2)).toBe(true);
+    // Wide is fine, deep is not: the depth of the deepest branch decides.
+    expect(jsonDepthExceeds({ a: 1, b: [[[]]], c: [] }, 4)).toBe(false);
+    expect(jsonDepthExceeds({ a: 1, b: [[[]]], c: [] }, 3)).toBe(true);
+    expect(jsonDepthExceeds(nestedArrays(MAX_JSON_DEPTH), MAX_JSON_DEPTH)).toBe(false);
+    expect(jsonDepthExceeds(nestedArrays(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)).toBe(true);
+    // Far deeper than any call stack: answered, not thrown.
+    expect(jsonDepthExceeds(nestedArrays(200_000), MAX_JSON_DEPTH)).toBe(true);
+    expect(jsonDepthExceeds(nestedObjects(200_000), MAX_JSON_DEPTH)).toBe(true);
+  });
+
+  it('a publish payload nested 100,000 deep is INVALID_MESSAGE, not a thrown RangeError', () => {
+    for (const payload of [nestedArrays(100_000), nestedObjects(100_000)]) {
+      const result = parsePublishRequest({ channel: 'tenant:t1:updates', event_type: 'e', payload });
+      expect(result).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+      expect(!result.ok && result.message).toMatch(/nested deeper than 64/);
+    }
+    const meta = nestedObjects(100_000) as Record<string, unknown>;
+    expect(parsePublishRequest({ channel: 'tenant:t1:updates', event_type: 'e', payload: 1, meta })).toMatchObject({
+      ok: false,
+      code: 'INVALID_MESSAGE',
+    });
+  });
+
+  it('a payload at the limit is accepted', () => {
+    const payload = nestedObjects(MAX_JSON_DEPTH - 1);
+    expect(parsePublishRequest({ channel: 'tenant:t1:updates', event_type: 'e', payload }).ok).toBe(true);
+  });
+
+  it('a client frame nested past the limit is INVALID_MESSAGE with its id', () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const result = parseClientFrame(`{"type":"subscribe","id":5,"channels":${deep}}`);
+    expect(result).toMatchObject({ ok: false, code: 'INVALID_MESSAGE', id: 5 });
+    expect(!result.ok && result.message).toMatch(/nested deeper than 64/);
   });
 });

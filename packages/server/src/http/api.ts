@@ -6,6 +6,7 @@ import {
   MAX_HISTORY_LIMIT,
   type PublishResponse,
 } from '@albatross/protocol';
+import { jsonDepthExceeds, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE } from '@albatross/protocol/validate';
 import { AlbatrossError, toAlbatrossError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { readBody, sendError, sendJson } from './respond.js';
@@ -50,13 +51,18 @@ export interface HttpApiContext {
 /** Largest page of `GET /api/connections`. */
 const MAX_CONNECTIONS_PAGE = 1000;
 
+/** Reads a JSON body; every route's body is bounded in size and nesting depth before anything walks it. */
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const body = await readBody(req, limit);
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch {
     throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'body is not valid JSON');
   }
+  if (jsonDepthExceeds(value, MAX_JSON_DEPTH))
+    throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, `body: ${TOO_DEEP_MESSAGE}`);
+  return value;
 }
 
 function optionalString(body: Record<string, unknown>, field: string): string | undefined {

@@ -170,6 +170,34 @@ describe('POST /api/publish', () => {
   });
 });
 
+describe('deeply nested JSON bodies (D10)', () => {
+  it('a publish payload nested 50,000 deep answers 400 INVALID_MESSAGE, publishes nothing, and the server keeps serving', async () => {
+    const g = await env.start();
+    const client = await authed(g.wsUrl);
+    const deep = `${'['.repeat(50_000)}0${']'.repeat(50_000)}`;
+    const body = `{"channel":"tenant:t1:updates","event_type":"e","payload":${deep}}`;
+    const r = await post(g.httpUrl, '/api/publish', body);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringMatching(/nested deeper than 64/) });
+    // The same depth in meta, and in the disconnect body: refused the same way.
+    const deepObject = `${'{"a":'.repeat(50_000)}0${'}'.repeat(50_000)}`;
+    const meta = await post(
+      g.httpUrl,
+      '/api/publish',
+      `{"channel":"tenant:t1:updates","event_type":"e","payload":1,"meta":${deepObject}}`,
+    );
+    expect(meta).toMatchObject({ status: 400, body: { code: 'INVALID_MESSAGE' } });
+    // (/api/disconnect takes at most 64 KiB: 20,000 levels fit.)
+    const deepSmall = `${'['.repeat(20_000)}0${']'.repeat(20_000)}`;
+    const disconnect = await post(g.httpUrl, '/api/disconnect', `{"user_id":"u1","x":${deepSmall}}`);
+    expect(disconnect).toMatchObject({ status: 400, body: { code: 'INVALID_MESSAGE' } });
+    expect(await client.quiet()).toEqual([]);
+    const ok = await post(g.httpUrl, '/api/publish', publishBody());
+    expect(ok.status).toBe(200);
+    expect(events(await client.sync()).map((e) => e.offset)).toEqual([1]);
+  });
+});
+
 describe('idempotency keys', () => {
   it('a reused key returns the first result, whatever the new body says, and publishes nothing new', async () => {
     const g = await env.start();
