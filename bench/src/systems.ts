@@ -3,7 +3,7 @@ import type { Endpoint, Proto } from './load/messages.js';
 import { type ServerProcess, startNodeServer, startRedis } from './processes.js';
 
 export const SECRET = 'bench-secret-0123456789abcdef';
-export const ADMIN_KEY = 'bench-admin-key';
+export const ADMIN_KEY = 'bench-admin-key-0123456789';
 
 let gatewayCli = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 

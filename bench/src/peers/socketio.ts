@@ -13,7 +13,7 @@ const offsets = new Map<string, number>();
 let io: Server;
 
 const server = createServer(
-  publishHandler(flag('admin-key', 'bench-admin-key'), ({ channels, eventType, payload }) =>
+  publishHandler(flag('admin-key', 'bench-admin-key-0123456789'), ({ channels, eventType, payload }) =>
     channels.map((channel) => {
       const offset = (offsets.get(channel) ?? 0) + 1;
       offsets.set(channel, offset);

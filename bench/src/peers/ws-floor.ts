@@ -11,7 +11,7 @@ const channels = new Map<string, Set<WebSocket>>();
 const offsets = new Map<string, number>();
 
 const server = createServer(
-  publishHandler(flag('admin-key', 'bench-admin-key'), ({ channels: names, eventType, payload }) => {
+  publishHandler(flag('admin-key', 'bench-admin-key-0123456789'), ({ channels: names, eventType, payload }) => {
     const payloadJson = JSON.stringify(payload);
     return names.map((channel) => {
       const offset = (offsets.get(channel) ?? 0) + 1;

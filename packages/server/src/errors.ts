@@ -30,6 +30,24 @@ export class AlbatrossError extends Error {
 }
 
 /**
+ * A `RATE_LIMITED` refusal that says when to come back: HTTP answers carry it
+ * as `Retry-After` (whole seconds, rounded up).
+ */
+export class RateLimitedError extends AlbatrossError {
+  readonly retryAfterMs: number;
+
+  constructor(message: string, retryAfterMs: number) {
+    super(ErrorCode.RATE_LIMITED, message);
+    this.retryAfterMs = Math.max(0, Math.ceil(retryAfterMs));
+  }
+
+  /** `Retry-After` header value: whole seconds, at least 1. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.retryAfterMs / 1000));
+  }
+}
+
+/**
  * Normalises anything thrown into an {@link AlbatrossError}. Unknown errors
  * become `INTERNAL` with a generic message (the original stays as `cause`
  * for logs) so internals never leak to clients.

@@ -65,8 +65,14 @@ export interface GatewayOptions {
   paths?: readonly string[];
   /** Credentials the gateway accepts: JWT key sources and/or an API key verifier. */
   auth: { jwt?: JwtOptions; apiKeys?: ApiKeyVerifier };
-  /** Bearer key of the admin HTTP API; the admin API is disabled without it. */
+  /** Bearer key of the admin HTTP API (at least 16 characters); the admin API is disabled without it. */
   adminKey?: string;
+  /**
+   * Failed admin authentications allowed per source address (default 10 per
+   * minute); past it that address is answered 429 `RATE_LIMITED` with
+   * `Retry-After`. null disables the limit.
+   */
+  adminAuthFailureRate?: Rate | null;
   /** Broker; defaults to an in-memory broker with `historySize`/`historyTtlMs`. */
   broker?: Broker;
   historySize?: number;
@@ -170,6 +176,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger();
+  // First: a bad admin key throws before anything is started.
+  const checkAdmin = createAdminCheck(
+    options.adminKey,
+    options.adminAuthFailureRate === undefined ? {} : { failureRate: options.adminAuthFailureRate },
+  );
   const settings = {
     heartbeatMs: options.heartbeatMs ?? GATEWAY_DEFAULTS.heartbeatMs,
     authTimeoutMs: options.authTimeoutMs ?? GATEWAY_DEFAULTS.authTimeoutMs,
@@ -207,7 +218,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     options.allowedOrigins ?? [],
     options.production ?? process.env.NODE_ENV === 'production',
   );
-  const checkAdmin = createAdminCheck(options.adminKey);
   const hub = new Hub(broker, logger);
   // Insertion-ordered registry; `seq` gives stable cursors for paging.
   const connections = new Map<Connection, number>();

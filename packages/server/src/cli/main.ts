@@ -55,10 +55,8 @@ async function readSetting(name: string, path: string): Promise<string> {
 /** Builds the auth options from the configuration, validating key material up front. */
 async function authOptions(config: ServerConfig): Promise<{ jwt?: JwtOptions; apiKeys?: ApiKeyVerifier }> {
   const jwt: JwtOptions = {};
-  if (config.jwtSecret !== undefined) {
-    if (config.jwtSecret.length < 16) throw new ConfigError('invalid --jwt-secret: must be at least 16 characters');
-    jwt.secret = config.jwtSecret;
-  }
+  // Its length is checked with the other settings (resolveConfig).
+  if (config.jwtSecret !== undefined) jwt.secret = config.jwtSecret;
   if (config.jwtPublicKeyFile !== undefined) {
     jwt.publicKey = await readSetting('jwt-public-key-file', config.jwtPublicKeyFile);
     try {
@@ -165,6 +163,7 @@ async function serve(argv: readonly string[]): Promise<void> {
     server,
     auth,
     ...(config.adminKey === undefined ? {} : { adminKey: config.adminKey }),
+    adminAuthFailureRate: config.adminAuthFailureRate,
     broker,
     baseline: config.baselineChannels,
     allowPlatformAdmin: config.allowPlatformAdmin,

@@ -4,7 +4,7 @@ import { parseRate, type Rate } from './rate.js';
 
 /** How a setting's text is read. */
 type Kind =
-  | { type: 'string'; secret?: boolean }
+  | { type: 'string'; secret?: boolean; minLength?: number }
   | { type: 'int'; min: number; max: number }
   | { type: 'bool' }
   | { type: 'list' }
@@ -43,7 +43,7 @@ export const SETTINGS = [
   },
   {
     name: 'jwt-secret',
-    kind: { type: 'string', secret: true },
+    kind: { type: 'string', secret: true, minLength: 16 },
     description: 'HS256 shared secret for JWTs (at least 16 characters).',
   },
   { name: 'jwt-public-key-file', kind: { type: 'string' }, description: 'PEM public key for RS256 or ES256 JWTs.' },
@@ -57,8 +57,16 @@ export const SETTINGS = [
   },
   {
     name: 'admin-key',
-    kind: { type: 'string', secret: true },
-    description: 'Bearer key of the admin HTTP API (publish, history, connections, disconnect).',
+    kind: { type: 'string', secret: true, minLength: 16 },
+    description:
+      'Bearer key of the admin HTTP API (publish, history, connections, disconnect); at least 16 characters.',
+  },
+  {
+    name: 'admin-auth-failure-rate',
+    kind: { type: 'rate' },
+    default: '10/1m',
+    description:
+      'Failed admin-key authentications allowed per source address (IPv6: per /64): a burst of N refilled over the period; past it every admin request from that address answers 429 `RATE_LIMITED` with `Retry-After` (`off` disables).',
   },
   {
     name: 'redis-url',
@@ -239,6 +247,7 @@ export interface ServerConfig {
   jwtAudience?: string;
   apiKeysFile?: string;
   adminKey?: string;
+  adminAuthFailureRate: Rate | null;
   redisUrl?: string;
   authTimeoutMs: number;
   heartbeatMs: number;
@@ -284,6 +293,10 @@ function convert(spec: SettingSpec, raw: string, source: string): unknown {
   switch (kind.type) {
     case 'string':
       if (raw === '') fail('must not be empty');
+      // The value is never echoed: string settings may be secrets.
+      if (kind.minLength !== undefined && raw.length < kind.minLength) {
+        fail(`must be at least ${kind.minLength} characters`);
+      }
       return raw;
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) fail(`"${raw}" is not an integer`);

@@ -7,7 +7,7 @@ import {
   type PublishResponse,
 } from '@albatross/protocol';
 import { jsonDepthExceeds, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE } from '@albatross/protocol/validate';
-import { AlbatrossError, toAlbatrossError } from '../errors.js';
+import { AlbatrossError, RateLimitedError, toAlbatrossError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { readBody, sendError, sendJson } from './respond.js';
 
@@ -219,6 +219,7 @@ export function createHttpApi(ctx: HttpApiContext): (req: IncomingMessage, res: 
         // After a refused body the rest of it is not read: close the connection.
         const headers: Record<string, string> =
           normalised.code === ErrorCode.MESSAGE_TOO_LARGE ? { connection: 'close' } : {};
+        if (normalised instanceof RateLimitedError) headers['retry-after'] = String(normalised.retryAfterSeconds);
         sendError(res, normalised, headers);
       });
       return true;

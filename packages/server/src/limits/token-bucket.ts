@@ -37,6 +37,18 @@ export class TokenBucket {
     return false;
   }
 
+  /** True when a token is available (spends nothing). */
+  hasToken(): boolean {
+    this.refill();
+    return this.tokens >= 1;
+  }
+
+  /** True when the bucket has refilled completely: it remembers nothing and may be dropped. */
+  isFull(): boolean {
+    this.refill();
+    return this.tokens >= this.rate.burst;
+  }
+
   /** Milliseconds until one token is back (0 when one is available). */
   retryAfterMs(): number {
     this.refill();

@@ -132,6 +132,32 @@ describe('POST /api/publish', () => {
     expect((await g.gateway.history('tenant:t1:updates')).offset).toBe(0);
   });
 
+  it('rate-limits failed admin authentications per address: 429 RATE_LIMITED with Retry-After, on every admin route (D7)', async () => {
+    const g = await env.start({ adminAuthFailureRate: { burst: 2, perMs: 60_000 } });
+    for (let i = 0; i < 2; i++) {
+      expect(await post(g.httpUrl, '/api/publish', publishBody(), `wrong-key-${i}`)).toMatchObject({ status: 401 });
+    }
+    for (const path of ['/api/publish', '/api/channels/tenant:t1:updates/history', '/api/connections']) {
+      const res = await fetch(`${g.httpUrl}${path}`, {
+        method: path === '/api/publish' ? 'POST' : 'GET',
+        // The right key: while limited the address is refused before the key is compared.
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        ...(path === '/api/publish' ? { body: JSON.stringify(publishBody()) } : {}),
+      });
+      expect(res.status, path).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+      expect(await res.json()).toMatchObject({ code: 'RATE_LIMITED' });
+    }
+    expect((await g.gateway.history('tenant:t1:updates')).offset).toBe(0);
+    // Unauthenticated routes are not affected.
+    expect((await get(g.httpUrl, '/live', null)).status).toBe(200);
+  });
+
+  it('createGateway refuses an admin key shorter than 16 characters (D7)', async () => {
+    await expect(env.start({ adminKey: 'a' })).rejects.toThrow(/at least 16 characters/);
+  });
+
   it('without an admin key configured, the admin API refuses everyone', async () => {
     const g = await env.start({ adminKey: undefined });
     expect((await post(g.httpUrl, '/api/publish', publishBody(), ADMIN_KEY)).status).toBe(401);

@@ -99,7 +99,7 @@ describe('resolveConfig precedence: flag > env > file > default', () => {
     const env = {
       ALBATROSS_HOST: '0.0.0.0',
       ALBATROSS_JWT_SECRET: 'env-secret-0123456789',
-      ALBATROSS_ADMIN_KEY: 'adm',
+      ALBATROSS_ADMIN_KEY: 'adm-0123456789abcdef',
       ALBATROSS_API_KEYS_FILE: '/k.json',
       ALBATROSS_JWKS_URL: 'https://x/jwks',
       ALBATROSS_JWT_PUBLIC_KEY_FILE: '/pub.pem',
@@ -110,7 +110,7 @@ describe('resolveConfig precedence: flag > env > file > default', () => {
     expect(resolve([], env)).toMatchObject({
       host: '0.0.0.0',
       jwtSecret: 'env-secret-0123456789',
-      adminKey: 'adm',
+      adminKey: 'adm-0123456789abcdef',
       apiKeysFile: '/k.json',
       jwksUrl: 'https://x/jwks',
       jwtPublicKeyFile: '/pub.pem',
@@ -183,6 +183,29 @@ describe('resolveConfig validation names the setting and why, in one line', () =
     expect(configError(() => resolve(['--jwt-secret=']))).toMatch(/invalid --jwt-secret/);
     expect(configError(() => resolve([], {}, { 'admin-key': '' }))).toMatch(
       /invalid --admin-key \(from config file key "admin-key"\)/,
+    );
+  });
+
+  it('secrets: --admin-key and --jwt-secret need at least 16 characters, and the refusal does not echo them', () => {
+    const short = 'k7Qz9wPpL2xVb4n'; // 15 characters
+    for (const name of ['admin-key', 'jwt-secret']) {
+      const fromFlag = configError(() => resolve([`--${name}`, short]));
+      expect(fromFlag).toBe(`invalid --${name} (from flag --${name}): must be at least 16 characters`);
+      expect(fromFlag).not.toContain(short);
+      expect(configError(() => resolve([], { [envName(name)]: 'a' }))).toMatch(
+        new RegExp(`^invalid --${name} \\(from env ${envName(name)}\\): must be at least 16`),
+      );
+      expect(configError(() => resolve([], {}, { [name]: 'a' }))).toMatch(/must be at least 16 characters/);
+    }
+    expect(resolve(['--admin-key', `${short}x`]).adminKey).toBe(`${short}x`);
+  });
+
+  it('admin-auth-failure-rate: a rate, 10/1m by default, off disables', () => {
+    expect(resolve([]).adminAuthFailureRate).toEqual({ burst: 10, perMs: 60_000 });
+    expect(resolve(['--admin-auth-failure-rate', '3/10s']).adminAuthFailureRate).toEqual({ burst: 3, perMs: 10_000 });
+    expect(resolve(['--admin-auth-failure-rate', 'off']).adminAuthFailureRate).toBeNull();
+    expect(configError(() => resolve(['--admin-auth-failure-rate', 'lots']))).toMatch(
+      /^invalid --admin-auth-failure-rate \(from flag --admin-auth-failure-rate\)/,
     );
   });
 
