@@ -19,6 +19,7 @@ import { MemoryBroker } from './broker/memory.js';
 import type { Broker, HealthCheck } from './broker/types.js';
 import { type ChannelAuthorizer, ChannelPolicy, DEFAULT_BASELINE } from './channels/policy.js';
 import type { Rate } from './config/rate.js';
+import { Admission, type AdmissionTicket } from './connection/admission.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
 import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
@@ -27,6 +28,7 @@ import { type ConnectionInfo, createHttpApi, type DisconnectFilter } from './htt
 import { createOriginCheck } from './http/origin.js';
 import { rejectUpgrade } from './http/respond.js';
 import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
+import { sourceKey } from './limits/source-address.js';
 import { createLogger, type Logger, redactUrl } from './log/logger.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { Coalescer } from './outbound/coalescer.js';
@@ -94,8 +96,17 @@ export interface GatewayOptions {
   idempotencyTtlMs?: number;
   /** Per-connection client frame rate (token bucket; default 10 per 10 s); null disables. */
   rateLimit?: Rate | null;
-  /** Global cap on open WebSocket connections of this node. */
+  /** Global cap on open WebSocket connections of this node (authenticated or not, upgrades in flight included). */
   maxConnections?: number;
+  /**
+   * Cap on connections that upgraded without a credential and have not sent
+   * their `auth` frame yet. Default: 10 % of `maxConnections` (rounded up)
+   * when that is set, else unlimited. Keeps silent sockets from taking the
+   * room of upgrades that carry a credential.
+   */
+  maxUnauthenticatedConnections?: number;
+  /** Cap on such unauthenticated connections per source address (IPv6: per /64); default unlimited. */
+  maxUnauthenticatedPerAddress?: number;
   maxConnectionsPerTenant?: number;
   maxConnectionsPerUser?: number;
   /** Silence after which a peer is pinged and finally dropped as half-open (default 90 s). */
@@ -209,6 +220,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // Redis round trip per connect on a multi-node broker.
   const counting = limits.perTenant !== undefined || limits.perUser !== undefined;
   const counter: ConnectionCounter = !counting ? UNCOUNTED : (broker.connectionCounter ?? new LocalConnectionCounter());
+  const admission = new Admission(
+    {
+      ...limits,
+      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+      ...(options.maxUnauthenticatedConnections === undefined
+        ? {}
+        : { maxUnauthenticated: options.maxUnauthenticatedConnections }),
+      ...(options.maxUnauthenticatedPerAddress === undefined
+        ? {}
+        : { maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress }),
+    },
+    counter,
+  );
+  // Each connection's hold on the limits, released when its socket closes.
+  const tickets = new WeakMap<Connection, AdmissionTicket>();
   const authenticator = new Authenticator(options.auth);
   const policy = new ChannelPolicy({
     ...(options.authorizers === undefined ? {} : { authorizers: options.authorizers }),
@@ -269,24 +295,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     coalescer: options.coalesceWrites === false ? null : new Coalescer(options.writeCoalesceMs ?? 0),
     async admit(connection, identity) {
       if (isRevoked(identity)) throw new AlbatrossError(ErrorCode.FORBIDDEN, 'credential revoked');
-      const result = await counter.acquire(identity.tenantId, identity.userId, limits);
-      if (result !== 'ok') {
-        throw new AlbatrossError(ErrorCode.CONNECTION_LIMIT, `too many connections for this ${result}`);
-      }
-      if (connection.state === 'closed') {
-        counter.release(identity.tenantId, identity.userId);
-        return;
-      }
-      connection.admitted = true;
+      const ticket = tickets.get(connection);
+      if (!ticket) throw new AlbatrossError(ErrorCode.INTERNAL, 'connection has no admission ticket');
+      await admission.promote(ticket, identity);
+      // A ticket released meanwhile (the socket closed) gave its counts back already.
+      if (ticket.kind === 'authenticated') connection.admitted = true;
     },
     onAuthenticated(connection) {
       metrics.connects.inc({ kind: connection.identity?.credential.kind ?? 'unknown' });
     },
     onClosed(connection, code, reason) {
       if (!connections.delete(connection)) return;
-      if (connection.admitted && connection.identity) {
-        counter.release(connection.identity.tenantId, connection.identity.userId);
-      }
+      tickets.get(connection)?.release();
       metrics.disconnects.inc({ code: String(code) });
       connection.logger.debug({ code, reason }, 'connection closed');
     },
@@ -308,34 +328,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rejectUpgrade(socket, error);
   };
 
-  // Upgrades past the global-cap check but not yet connections: counted
-  // against --max-connections too, so concurrent handshakes cannot overshoot.
-  let upgrading = 0;
-
   /**
-   * One upgrade from the cap check to its end. `settle` runs exactly once:
-   * when a Connection takes the socket over, or when the upgrade ends any
-   * other way (refused, or the socket closed, including when ws abandons a
-   * bad handshake without calling back). A connection count acquired for the
-   * upgrade's identity is released unless a Connection took it over.
+   * Holds `ticket` until `socket` closes, whichever way it ends (refused,
+   * abandoned by ws after a bad handshake, or a connection's close), so a
+   * slot is never leaked and never released twice.
    */
-  const begin = (socket: Duplex) => {
-    upgrading += 1;
-    let settled = false;
-    let counted: Identity | null = null;
-    const settle = (owned: boolean): void => {
-      if (settled) return;
-      settled = true;
-      upgrading -= 1;
-      if (counted && !owned) counter.release(counted.tenantId, counted.userId);
-    };
-    socket.once('close', () => settle(false));
-    return {
-      counted(identity: Identity) {
-        counted = identity;
-      },
-      settle,
-    };
+  const holdUntilClosed = (socket: Duplex, ticket: AdmissionTicket): void => {
+    if (socket.destroyed) ticket.release();
+    else socket.once('close', () => ticket.release());
   };
 
   const accept = (
@@ -343,17 +343,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     socket: Duplex,
     head: Buffer,
     identity: Identity | null,
-    attempt: ReturnType<typeof begin>,
+    ticket: AdmissionTicket,
   ): void => {
     if (socket.destroyed) {
-      attempt.settle(false);
+      ticket.release();
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new Connection(ws, context, identity);
+      tickets.set(connection, ticket);
       if (identity) connection.admitted = true;
       connections.set(connection, nextSeq++);
-      attempt.settle(true);
       if (closing) connection.close(CloseCode.GOING_AWAY, JSON.stringify({ reconnect_after_ms: 0 }));
     });
   };
@@ -375,37 +375,40 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
       return;
     }
-    if (options.maxConnections !== undefined && connections.size + upgrading >= options.maxConnections) {
-      refuse(req, socket, new AlbatrossError(ErrorCode.CONNECTION_LIMIT, 'server connection limit reached'));
+    const credential = credentialOf(req);
+    const address = sourceKey(req.socket.remoteAddress);
+    // Without a credential the slot is taken now (nothing to verify first);
+    // with one, only after verification, so unverified credentials hold nothing.
+    let ticket: AdmissionTicket | null = null;
+    try {
+      if (credential.kind === 'none') {
+        ticket = admission.admitUnauthenticated(address);
+        holdUntilClosed(socket, ticket);
+      } else {
+        admission.precheck(true, address);
+      }
+    } catch (error) {
+      refuse(req, socket, toAlbatrossError(error));
       return;
     }
-    const attempt = begin(socket);
-    const fail = (error: unknown): void => {
-      attempt.settle(false);
-      refuse(req, socket, toAlbatrossError(error));
-    };
     // While the broker is down nothing could be delivered: fail fast, before the upgrade.
     broker
       .health()
       .then(async (health) => {
         if (health.status === 'down')
           throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'broker unavailable: retry later');
-        const credential = credentialOf(req);
         switch (credential.kind) {
           case 'none':
-            accept(req, socket, head, null, attempt);
+            if (ticket) accept(req, socket, head, null, ticket);
             return;
           case 'invalid':
             throw new AlbatrossError(ErrorCode.UNAUTHORIZED, credential.reason);
           case 'token': {
             const identity = await authenticator.authenticate(credential.token);
             if (isRevoked(identity)) throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'credential revoked');
-            const result = await counter.acquire(identity.tenantId, identity.userId, limits);
-            if (result !== 'ok') {
-              throw new AlbatrossError(ErrorCode.CONNECTION_LIMIT, `too many connections for this ${result}`);
-            }
-            attempt.counted(identity);
-            accept(req, socket, head, identity, attempt);
+            const admitted = await admission.admitAuthenticated(identity);
+            holdUntilClosed(socket, admitted);
+            accept(req, socket, head, identity, admitted);
             return;
           }
           default: {
@@ -414,7 +417,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           }
         }
       })
-      .catch(fail);
+      .catch((error: unknown) => {
+        ticket?.release();
+        refuse(req, socket, toAlbatrossError(error));
+      });
   };
   options.server.on('upgrade', onUpgrade);
 

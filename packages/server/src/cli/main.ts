@@ -176,6 +176,12 @@ async function serve(argv: readonly string[]): Promise<void> {
     idempotencyTtlMs: config.idempotencyTtlMs,
     rateLimit: config.rateLimit,
     ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
+    ...(config.maxUnauthenticatedConnections === undefined
+      ? {}
+      : { maxUnauthenticatedConnections: config.maxUnauthenticatedConnections }),
+    ...(config.maxUnauthenticatedPerAddress === undefined
+      ? {}
+      : { maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress }),
     ...(config.maxConnectionsPerTenant === undefined
       ? {}
       : { maxConnectionsPerTenant: config.maxConnectionsPerTenant }),

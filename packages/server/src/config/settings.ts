@@ -153,6 +153,18 @@ export const SETTINGS = [
     description: 'Open WebSocket connections this node accepts (default unlimited).',
   },
   {
+    name: 'max-unauthenticated-connections',
+    kind: { type: 'int', min: 1, max: 10_000_000 },
+    description:
+      'Of --max-connections, how many may be upgraded without a credential and not yet authenticated by their `auth` frame (default 10 % of --max-connections, rounded up; unlimited without it). The rest stays free for upgrades that carry a credential.',
+  },
+  {
+    name: 'max-unauthenticated-per-address',
+    kind: { type: 'int', min: 1, max: 10_000_000 },
+    description:
+      'Unauthenticated connections per source address, IPv6 per /64 (default unlimited: clients behind one proxy or NAT share an address).',
+  },
+  {
     name: 'max-connections-per-tenant',
     kind: { type: 'int', min: 1, max: 10_000_000 },
     description: 'Connections per tenant (default unlimited).',
@@ -262,6 +274,8 @@ export interface ServerConfig {
   slowConsumerBytes: number;
   rateLimit: Rate | null;
   maxConnections?: number;
+  maxUnauthenticatedConnections?: number;
+  maxUnauthenticatedPerAddress?: number;
   maxConnectionsPerTenant?: number;
   maxConnectionsPerUser?: number;
   idleTimeoutMs: number;
@@ -422,6 +436,15 @@ function validateCombined(config: ServerConfig): void {
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin.replace(/\/$/, '')) {
       throw new ConfigError(`invalid --allowed-origins: "${origin}" is not an origin like https://app.example.com`);
     }
+  }
+  if (
+    config.maxUnauthenticatedConnections !== undefined &&
+    config.maxConnections !== undefined &&
+    config.maxUnauthenticatedConnections > config.maxConnections
+  ) {
+    throw new ConfigError(
+      `invalid --max-unauthenticated-connections: ${config.maxUnauthenticatedConnections} is more than --max-connections (${config.maxConnections})`,
+    );
   }
   if (config.redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(config.redisUrl)) {
     throw new ConfigError('invalid --redis-url: must start with redis:// or rediss://');

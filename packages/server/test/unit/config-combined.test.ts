@@ -11,6 +11,7 @@ describe('settings checked beyond their syntax', () => {
     [['--allowed-origins', 'https://app.example.com/path'], '--allowed-origins'],
     [['--redis-url', 'notaurl'], '--redis-url'],
     [['--baseline-channels', 'user:{sub}:updates,bad channel'], '--baseline-channels'],
+    [['--max-connections', '20', '--max-unauthenticated-connections', '21'], '--max-unauthenticated-connections'],
   ])('refuses %j naming %s', (argv, setting) => {
     expect(() => resolve(argv)).toThrow(ConfigError);
     expect(() => resolve(argv)).toThrow(setting);
@@ -27,6 +28,29 @@ describe('settings checked beyond their syntax', () => {
     ]);
     expect(config.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173', '*']);
     expect(config.baselineChannels).toHaveLength(2);
+  });
+});
+
+describe('unauthenticated connection limits (D4)', () => {
+  it('are unset by default and read as integers; the share may equal but not pass --max-connections', () => {
+    expect(resolve([])).not.toHaveProperty('maxUnauthenticatedConnections');
+    expect(resolve([])).not.toHaveProperty('maxUnauthenticatedPerAddress');
+    const config = resolve([
+      '--max-connections',
+      '20',
+      '--max-unauthenticated-connections',
+      '20',
+      '--max-unauthenticated-per-address',
+      '4',
+    ]);
+    expect(config).toMatchObject({
+      maxConnections: 20,
+      maxUnauthenticatedConnections: 20,
+      maxUnauthenticatedPerAddress: 4,
+    });
+    // Without --max-connections the share is a cap of its own.
+    expect(resolve(['--max-unauthenticated-connections', '500']).maxUnauthenticatedConnections).toBe(500);
+    expect(() => resolve(['--max-unauthenticated-per-address', '0'])).toThrow(/--max-unauthenticated-per-address/);
   });
 });
 
