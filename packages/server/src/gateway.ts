@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
 import {
   CloseCode,
   ErrorCode,
@@ -250,6 +251,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let nextSeq = 1;
   let closing = false;
 
+  // Sockets of the HTTP server from their accept until their upgrade arrives
+  // (or they close): what a slow or stalled client holds (see httpServerOptions).
+  const notUpgraded = new Set<Duplex>();
+  const onSocket = (socket: Duplex): void => {
+    notUpgraded.add(socket);
+    socket.once('close', () => notUpgraded.delete(socket));
+  };
+  // An HTTPS server hands requests the TLS socket, not the raw one.
+  const socketEvent = options.server instanceof TlsServer ? 'secureConnection' : 'connection';
+  options.server.on(socketEvent, onSocket);
+
   const metrics = new GatewayMetrics({
     connectionStates() {
       const states: Record<string, number> = { authenticating: 0, open: 0, closing: 0 };
@@ -259,6 +271,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       return states;
     },
+    notUpgradedSockets: () => notUpgraded.size,
     subscriptions() {
       let total = 0;
       for (const connection of connections.keys()) total += connection.subscriptions.size;
@@ -359,6 +372,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Its head is complete: no longer an HTTP socket, whoever handles the upgrade.
+    notUpgraded.delete(socket);
     const path = pathOf(req.url);
     if (!paths.has(path)) {
       // Not ours: an embedding app may handle it; the standalone server refuses it.
@@ -596,6 +611,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       clearInterval(idleTimer);
       unsubscribeRevocations?.();
       options.server.off('upgrade', onUpgrade);
+      options.server.off(socketEvent, onSocket);
+      notUpgraded.clear();
       if (options.serveHttp) options.server.off('request', onRequest);
       await broker.close();
       metrics.stop();

@@ -9,6 +9,7 @@ import { createJwtVerifier, type JwtOptions } from '../auth/jwt.js';
 import { createBroker } from '../broker/factory.js';
 import { ConfigError, envName, parseFlags, resolveConfig, SETTINGS, type ServerConfig } from '../config/settings.js';
 import { createGateway, type Gateway } from '../gateway.js';
+import { httpServerOptions } from '../http/server-timeouts.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { runPrimary, type WorkerMessage } from './primary.js';
 
@@ -158,7 +159,10 @@ async function serve(argv: readonly string[]): Promise<void> {
     historyTtlMs: config.historyTtlMs,
     logger,
   });
-  const server = http.createServer();
+  // Bounded request heads and bodies: a half-sent upgrade cannot hold a socket (slowloris).
+  const server = http.createServer(
+    httpServerOptions({ headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs }),
+  );
   const gateway: Gateway = await createGateway({
     server,
     auth,

@@ -75,6 +75,19 @@ export const SETTINGS = [
     description: 'Redis URL; selects the Redis broker for several nodes. Unset: in-memory broker.',
   },
   {
+    name: 'headers-timeout-ms',
+    kind: { type: 'int', min: 100, max: 10 * 60_000 },
+    default: '5000',
+    description:
+      'Time a client has to send a complete request head (WebSocket upgrades included); slower ones get 408 and are closed (slowloris).',
+  },
+  {
+    name: 'request-timeout-ms',
+    kind: { type: 'int', min: 100, max: MAX_MS },
+    default: '30000',
+    description: 'Time a client has to send a whole HTTP request, body included; at least --headers-timeout-ms.',
+  },
+  {
     name: 'auth-timeout-ms',
     kind: { type: 'int', min: 100, max: MAX_MS },
     default: '5000',
@@ -261,6 +274,8 @@ export interface ServerConfig {
   adminKey?: string;
   adminAuthFailureRate: Rate | null;
   redisUrl?: string;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   authTimeoutMs: number;
   heartbeatMs: number;
   historySize: number;
@@ -444,6 +459,11 @@ function validateCombined(config: ServerConfig): void {
   ) {
     throw new ConfigError(
       `invalid --max-unauthenticated-connections: ${config.maxUnauthenticatedConnections} is more than --max-connections (${config.maxConnections})`,
+    );
+  }
+  if (config.requestTimeoutMs < config.headersTimeoutMs) {
+    throw new ConfigError(
+      `invalid --request-timeout-ms: ${config.requestTimeoutMs} is less than --headers-timeout-ms (${config.headersTimeoutMs})`,
     );
   }
   if (config.redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(config.redisUrl)) {

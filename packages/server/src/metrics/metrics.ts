@@ -27,6 +27,8 @@ export class GatewayMetrics {
     connectionStates(): Record<string, number>;
     subscriptions(): number;
     tenantConnections?(): Map<string, number>;
+    /** Open sockets of the HTTP server whose upgrade (if any) has not arrived yet. */
+    notUpgradedSockets?(): number;
   }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'albatross_' });
@@ -51,6 +53,17 @@ export class GatewayMetrics {
         collect() {
           this.reset();
           for (const [tenant, count] of tenantConnections()) this.set({ tenant }, count);
+        },
+      });
+    }
+    const notUpgradedSockets = sources.notUpgradedSockets;
+    if (notUpgradedSockets) {
+      new Gauge({
+        name: 'albatross_http_sockets_not_upgraded',
+        help: 'Open sockets of the HTTP server that are not WebSocket connections: requests in progress, idle keep-alive sockets, and upgrade requests whose head is not complete (slow or stalled clients show here)',
+        registers,
+        collect() {
+          this.set(notUpgradedSockets());
         },
       });
     }

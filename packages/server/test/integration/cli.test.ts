@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +138,29 @@ describe('albatross serve (standalone CLI)', () => {
     // Unknown paths: 404 for HTTP and for upgrades.
     expect((await get(base, '/nope', null)).status).toBe(404);
     client.close();
+  });
+
+  it('closes a half-sent upgrade request after --headers-timeout-ms with 408 (slowloris, D12)', async () => {
+    const cli = startCli(['serve', '--port', '0', '--jwt-secret', CLI_SECRET, '--headers-timeout-ms', '400']);
+    const { port } = await cli.listening();
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n'),
+    );
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.on('error', () => {});
+    // Far above the setting (Node's default held such a socket over a minute): firing means not closed by the server.
+    let byServer = true;
+    const guard = setTimeout(() => {
+      byServer = false;
+      socket.destroy();
+    }, 10_000);
+    await once(socket, 'close');
+    clearTimeout(guard);
+    expect(byServer).toBe(true);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
   });
 
   it('a bad setting exits non-zero with one line naming it and why', async () => {

@@ -12,6 +12,7 @@ describe('settings checked beyond their syntax', () => {
     [['--redis-url', 'notaurl'], '--redis-url'],
     [['--baseline-channels', 'user:{sub}:updates,bad channel'], '--baseline-channels'],
     [['--max-connections', '20', '--max-unauthenticated-connections', '21'], '--max-unauthenticated-connections'],
+    [['--headers-timeout-ms', '10000', '--request-timeout-ms', '5000'], '--request-timeout-ms'],
   ])('refuses %j naming %s', (argv, setting) => {
     expect(() => resolve(argv)).toThrow(ConfigError);
     expect(() => resolve(argv)).toThrow(setting);
@@ -28,6 +29,16 @@ describe('settings checked beyond their syntax', () => {
     ]);
     expect(config.allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173', '*']);
     expect(config.baselineChannels).toHaveLength(2);
+  });
+});
+
+describe('HTTP timeouts (D12)', () => {
+  it('default to 5 s for the request head and 30 s for the whole request', () => {
+    expect(resolve([])).toMatchObject({ headersTimeoutMs: 5_000, requestTimeoutMs: 30_000 });
+    expect(resolve(['--headers-timeout-ms', '2000', '--request-timeout-ms', '2000'])).toMatchObject({
+      headersTimeoutMs: 2_000,
+      requestTimeoutMs: 2_000,
+    });
   });
 });
 
