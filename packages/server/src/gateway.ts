@@ -12,7 +12,7 @@ import {
 import { parsePublishRequest } from '@albatross/protocol/validate';
 import { WebSocketServer } from 'ws';
 import type { ApiKeyVerifier } from './auth/api-keys.js';
-import { Authenticator, credentialOf } from './auth/authenticator.js';
+import { Authenticator, credentialOf, type RequestCredential } from './auth/authenticator.js';
 import type { Identity } from './auth/identity.js';
 import type { JwtOptions } from './auth/jwt.js';
 import { buildHistoryBody } from './broker/event-frame.js';
@@ -390,12 +390,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
       return;
     }
-    const credential = credentialOf(req);
     const address = sourceKey(req.socket.remoteAddress);
     // Without a credential the slot is taken now (nothing to verify first);
     // with one, only after verification, so unverified credentials hold nothing.
+    let credential: RequestCredential;
     let ticket: AdmissionTicket | null = null;
     try {
+      credential = credentialOf(req);
       if (credential.kind === 'none') {
         ticket = admission.admitUnauthenticated(address);
         holdUntilClosed(socket, ticket);
