@@ -152,7 +152,8 @@ export const SETTINGS = [
   {
     name: 'max-connections-per-user',
     kind: { type: 'int', min: 1, max: 10_000_000 },
-    description: 'Connections per user (default unlimited).',
+    description:
+      'Connections per user, counted per (tenant, user): the same `sub` in two tenants is two users (default unlimited).',
   },
   {
     name: 'idle-timeout-ms',

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { MemoryBroker } from '../../src/broker/memory.js';
 import { RedisBroker } from '../../src/broker/redis/broker.js';
+import { LocalConnectionCounter } from '../../src/limits/connection-counter.js';
 import { type RedisClusterHandle, type RedisServer, startCluster, startRedis } from '../redis/support/servers.js';
+import { type CounterFactory, counterContract } from './counter-suite.js';
 import { brokerContract } from './suite.js';
 
 let redis: RedisServer | null = null;
@@ -29,4 +31,30 @@ brokerContract('RedisBroker (standalone)', () => async (options) => {
 brokerContract('RedisBroker (3-master cluster)', () => async (options) => {
   if (!cluster) throw new Error('cluster not started');
   return new RedisBroker({ cluster: cluster.nodes, keyPrefix: prefix(), ...options });
+});
+
+// The counter of a started Redis broker; closing it closes the broker.
+const redisCounter =
+  (options: ConstructorParameters<typeof RedisBroker>[0]): CounterFactory =>
+  async () => {
+    const broker = new RedisBroker(options);
+    await broker.start(() => {});
+    const counter = broker.connectionCounter;
+    return {
+      acquire: (tenantId, userId, limits) => counter.acquire(tenantId, userId, limits),
+      release: (tenantId, userId) => counter.release(tenantId, userId),
+      close: () => broker.close(),
+    };
+  };
+
+counterContract('LocalConnectionCounter (memory broker)', () => async () => new LocalConnectionCounter());
+
+counterContract('RedisConnectionCounter (standalone)', () => {
+  if (!redis) throw new Error('redis not started');
+  return redisCounter({ url: redis.url, keyPrefix: prefix() });
+});
+
+counterContract('RedisConnectionCounter (3-master cluster)', () => {
+  if (!cluster) throw new Error('cluster not started');
+  return redisCounter({ cluster: cluster.nodes, keyPrefix: prefix() });
 });
