@@ -21,16 +21,20 @@ afterAll(async () => {
 // Each test gets its own key prefix, so one server serves the whole file.
 const prefix = () => `contract-${randomBytes(4).toString('hex')}:`;
 
+// Frequent periodic checks: every contract test also runs with checks racing live
+// delivery, and a never-published channel's TTL (at least 3 checks) stays short.
+const CHECK_MS = 100;
+
 brokerContract('MemoryBroker', () => (options) => Promise.resolve(new MemoryBroker(options)));
 
 brokerContract('RedisBroker (standalone)', () => async (options) => {
   if (!redis) throw new Error('redis not started');
-  return new RedisBroker({ url: redis.url, keyPrefix: prefix(), ...options });
+  return new RedisBroker({ url: redis.url, keyPrefix: prefix(), checkIntervalMs: CHECK_MS, ...options });
 });
 
 brokerContract('RedisBroker (3-master cluster)', () => async (options) => {
   if (!cluster) throw new Error('cluster not started');
-  return new RedisBroker({ cluster: cluster.nodes, keyPrefix: prefix(), ...options });
+  return new RedisBroker({ cluster: cluster.nodes, keyPrefix: prefix(), checkIntervalMs: CHECK_MS, ...options });
 });
 
 // The counter of a started Redis broker; closing it closes the broker.

@@ -197,6 +197,40 @@ describe('RedisBroker on a standalone Redis', () => {
     expect((await b.broker.recover('tenant:t1:a', { epoch: before.epoch, offset: 1 })).recovered).toBe(false);
   }, 30_000);
 
+  it('a subscribe/unsubscribe flood of made-up channels leaves the key count flat (D2)', async () => {
+    newPrefix();
+    const historyTtlMs = 1000;
+    const a = await node({ historyTtlMs });
+    const madeUp = async (): Promise<string[]> => {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}{tenant:t1:made-up-*`, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      return keys;
+    };
+    const published = await a.broker.publish('tenant:t1:real', input(1));
+    expect(await madeUp()).toEqual([]);
+    // One authenticated client's flood: subscribe and drop 300 names nobody publishes to (bounded).
+    for (let i = 0; i < 300; i++) {
+      await a.broker.subscribe(`tenant:t1:made-up-${i}`);
+      await a.broker.unsubscribe(`tenant:t1:made-up-${i}`);
+    }
+    const created = await madeUp();
+    // Every key a made-up name left behind lives at most the history TTL, never the 24 h idle TTL.
+    for (const key of created) {
+      const ttl = await raw.pttl(key);
+      expect(ttl === -2 || (ttl > 0 && ttl <= historyTtlMs)).toBe(true);
+    }
+    // ...so the count falls back to where it was: nothing of the flood stays.
+    await eventually(async () => (await madeUp()).length === 0, 'made-up channel keys gone', 10_000);
+    // A published channel keeps its position (its meta has the long idle TTL).
+    expect(await raw.pttl(a.broker.keys.meta('tenant:t1:real'))).toBeGreaterThan(60 * 60_000);
+    expect(await a.broker.position('tenant:t1:real')).toEqual({ offset: 1, epoch: published.epoch });
+  }, 30_000);
+
   it('keeps one idempotent publish across nodes under concurrency', async () => {
     newPrefix();
     const nodes = [await node(), await node(), await node()];

@@ -38,7 +38,12 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   historySize?: number;
   /** Longest a publication stays recoverable, ms (default 10 minutes); also the stream's TTL. */
   historyTtlMs?: number;
-  /** How long an unused channel keeps its epoch and offset, ms (default 24 h). */
+  /**
+   * How long an unused channel keeps its epoch and offset, ms (default 24 h).
+   * A channel that was never published keeps them only
+   * min(`historyTtlMs`, this) after its last read (like the memory broker),
+   * at least 3 × `checkIntervalMs` so channels held by a node stay known.
+   */
   channelIdleTtlMs?: number;
   /** How long `start` waits for Redis, ms (default 10 s). */
   startTimeoutMs?: number;
@@ -115,6 +120,8 @@ export class RedisBroker implements Broker {
   private readonly historySize: number;
   private readonly historyTtlMs: number;
   private readonly channelIdleTtlMs: number;
+  /** Meta TTL of a channel that was never published (see {@link RedisBrokerOptions.channelIdleTtlMs}). */
+  private readonly unpublishedTtlMs: number;
   private readonly startTimeoutMs: number;
   private readonly checkIntervalMs: number;
   private readonly recoveryTimeoutMs: number;
@@ -138,6 +145,9 @@ export class RedisBroker implements Broker {
     this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.checkIntervalMs = options.checkIntervalMs ?? 30_000;
     this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 10_000;
+    // A node's periodic check refreshes the metas of the channels it holds:
+    // never let an unpublished but held channel expire between two checks.
+    this.unpublishedTtlMs = Math.max(Math.min(this.historyTtlMs, this.channelIdleTtlMs), 3 * this.checkIntervalMs);
     this.logger = (options.logger ?? silentLogger).child({ broker: 'redis' });
     this.limiter = new Limiter(options.recoveryConcurrency ?? 32);
     this.client = createCommandClient(options);
@@ -249,6 +259,7 @@ export class RedisBroker implements Broker {
           sinceEpoch,
           sinceOffset,
           limit,
+          this.unpublishedTtlMs,
         ],
       )) as unknown[];
     } catch (error) {
