@@ -7,6 +7,7 @@ import { framePieces } from '../../src/broker/redis/message.js';
 import { PUBLISH_LUA } from '../../src/broker/redis/scripts.js';
 import type { BrokerPublication, PublishInput } from '../../src/broker/types.js';
 import { AlbatrossError } from '../../src/errors.js';
+import type { Logger } from '../../src/log/logger.js';
 import { eventually, type RedisServer, redisCli, startRedis } from './support/servers.js';
 
 /**
@@ -62,6 +63,18 @@ async function publishLost(broker: RedisBroker, channel: string, payload: unknow
     [`${prefix}nowhere`, 'unused', head, middle, tail, 1000, 600_000, 86_400_000, 'PUBLISH'],
   )) as [number, string, string];
   return reply[0];
+}
+
+/** A logger that keeps every line as text (message and fields). */
+function capture(lines: string[]): Logger {
+  const logger: Logger = {
+    debug: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    info: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    warn: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    error: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    child: () => logger,
+  };
+  return logger;
 }
 
 const offsets = (got: readonly BrokerPublication[], channel?: string) =>
@@ -157,7 +170,8 @@ describe('RedisBroker on a standalone Redis', () => {
 
   it('fails fast with UNAVAILABLE and reports down while Redis is gone, then starts new epochs', async () => {
     newPrefix();
-    const a = await node({ commandTimeoutMs: 1000 });
+    const logged: string[] = [];
+    const a = await node({ commandTimeoutMs: 1000, logger: capture(logged) });
     const b = await node({ commandTimeoutMs: 1000 });
     await b.broker.subscribe('tenant:t1:a');
     const before = await a.broker.publish('tenant:t1:a', input(1));
@@ -181,7 +195,11 @@ describe('RedisBroker on a standalone Redis', () => {
       const reason = (failure as PromiseRejectedResult).reason;
       expect(reason).toBeInstanceOf(AlbatrossError);
       expect((reason as AlbatrossError).code).toBe('UNAVAILABLE');
+      // Callers (WebSocket clients, HTTP callers) get a stable message, never ioredis' text or addresses (D8)...
+      expect((reason as AlbatrossError).message).toBe('broker unavailable: retry later');
     }
+    // ...while the detail stays in the log.
+    expect(logged.join('\n')).toMatch(/enableOfflineQueue|ECONNREFUSED|Connection is closed/);
 
     await redis.restart();
     await eventually(async () => (await b.broker.health()).status === 'ok', 'health ok again', 10_000);

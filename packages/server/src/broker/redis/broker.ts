@@ -18,6 +18,7 @@ import {
   type CommandClient,
   createCommandClient,
   credentialsOf,
+  FailureLog,
   LuaScript,
   type RedisConnectionOptions,
   redisError,
@@ -126,6 +127,7 @@ export class RedisBroker implements Broker {
   private readonly checkIntervalMs: number;
   private readonly recoveryTimeoutMs: number;
   private readonly logger: Logger;
+  private readonly failures: FailureLog;
   private readonly limiter: Limiter;
   private readonly hooks: ShardHooks;
   private onPublication: ((publication: BrokerPublication) => void) | null = null;
@@ -149,6 +151,7 @@ export class RedisBroker implements Broker {
     // never let an unpublished but held channel expire between two checks.
     this.unpublishedTtlMs = Math.max(Math.min(this.historyTtlMs, this.channelIdleTtlMs), 3 * this.checkIntervalMs);
     this.logger = (options.logger ?? silentLogger).child({ broker: 'redis' });
+    this.failures = new FailureLog(this.logger);
     this.limiter = new Limiter(options.recoveryConcurrency ?? 32);
     this.client = createCommandClient(options);
     this.nodeOptions = { ...baseOptions(options), ...credentialsOf(options.url) };
@@ -186,7 +189,10 @@ export class RedisBroker implements Broker {
       }
     } catch (error) {
       await this.close(); // stop reconnecting in the background
-      throw error;
+      // At startup, to the operator: say what did not connect.
+      const cause = error instanceof AlbatrossError && error.cause instanceof Error ? error.cause : error;
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      throw new AlbatrossError('UNAVAILABLE', `Redis unavailable: ${detail}`, { cause: error });
     }
     if (this.checkIntervalMs > 0) {
       this.checkTimer = setInterval(() => this.checkAll(), this.checkIntervalMs);
@@ -218,7 +224,7 @@ export class RedisBroker implements Broker {
       )) as [number, string, string];
       return { channel, offset: Number(reply[0]), epoch: String(reply[1]) };
     } catch (error) {
-      throw redisError(error, `publish to ${channel}`);
+      throw redisError(error, `publish to ${channel}`, this.failures);
     }
   }
 
@@ -263,7 +269,7 @@ export class RedisBroker implements Broker {
         ],
       )) as unknown[];
     } catch (error) {
-      throw redisError(error, `read ${channel}`);
+      throw redisError(error, `read ${channel}`, this.failures);
     }
     const position = { epoch: String(reply[0]), offset: Number(reply[1]) };
     if (mode === 'p') return { position, recovered: false, publications: [] };
@@ -297,6 +303,7 @@ export class RedisBroker implements Broker {
     this.channels.set(channel, sync);
     shard.channels.add(channel);
     try {
+      // The address stays in the log (whenReady keeps it on `cause`), never in the client's message.
       if (!shard.ready) await whenReady(shard.redis, 2000, `subscriber connection ${shard.key}`);
       const generation = shard.generation;
       await shard.subscribe([this.keys.pubsub(channel)]);
@@ -321,7 +328,7 @@ export class RedisBroker implements Broker {
         shard.channels.delete(channel);
         shard.unsubscribe(this.keys.pubsub(channel)).catch(() => {});
       }
-      throw redisError(error, `subscribe ${channel}`);
+      throw redisError(error, `subscribe ${channel}`, this.failures);
     }
     this.drain(sync);
   }
