@@ -158,6 +158,7 @@ async function serve(argv: readonly string[]): Promise<void> {
     ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
     historySize: config.historySize,
     historyTtlMs: config.historyTtlMs,
+    redisCatchupMaxBytes: config.redisCatchupMaxBytes,
     logger,
   });
   const server = http.createServer();

@@ -67,6 +67,13 @@ export const SETTINGS = [
     description: 'Redis URL; selects the Redis broker for several nodes. Unset: in-memory broker.',
   },
   {
+    name: 'redis-catchup-max-bytes',
+    kind: { type: 'int', min: 64 * 1024, max: MAX_BYTES },
+    default: String(64 * 1024 * 1024),
+    description:
+      'Redis broker: bytes of live publications a node holds queued while it fills missed ranges from Redis; past it the channel is let through as a `gap`.',
+  },
+  {
     name: 'auth-timeout-ms',
     kind: { type: 'int', min: 100, max: MAX_MS },
     default: '5000',
@@ -241,6 +248,7 @@ export interface ServerConfig {
   apiKeysFile?: string;
   adminKey?: string;
   redisUrl?: string;
+  redisCatchupMaxBytes: number;
   authTimeoutMs: number;
   heartbeatMs: number;
   historySize: number;

@@ -249,6 +249,32 @@ describe('RedisBroker on a standalone Redis', () => {
     expect(await a.broker.position('tenant:t1:real')).toEqual({ offset: 1, epoch: published.epoch });
   }, 30_000);
 
+  it('bounds the live messages queued behind a stuck catch-up by bytes, not only by count', async () => {
+    newPrefix();
+    const channel = 'tenant:t1:stuck';
+    // Recovery would keep retrying for a minute: only the byte bound can end the queueing.
+    const a = await node({ recoveryTimeoutMs: 60_000, maxPendingBytes: 40_000 });
+    await a.broker.subscribe(channel);
+    const first = await a.broker.publish(channel, input(1));
+    await eventually(() => a.got.length === 1, 'first delivery');
+    // Make the stream unreadable (a missed range the node cannot fill: reads fail).
+    await raw.hset(a.broker.keys.meta(channel), 'offset', 1000);
+    await raw.del(a.broker.keys.stream(channel));
+    await raw.set(a.broker.keys.stream(channel), 'not a stream');
+    // Offsets 3.. arrive on pub/sub (2 is missing): the node queues them while it tries to fill 2.
+    const payload = 'x'.repeat(8 * 1024);
+    const blob = (offset: number) =>
+      `${offset} ${first.epoch} ${Date.now()}\n{"type":"event","channel":"${channel}","offset":${offset},"epoch":"${first.epoch}","event_type":"e","ts":1,"payload":"${payload}"}`;
+    for (let offset = 3; offset < 3 + 8; offset++) await raw.publish(a.broker.keys.pubsub(channel), blob(offset));
+    // 8 × 8 KiB is over the 40 KB bound: the queue is let through as a gap well before the minute.
+    await eventually(() => a.got.some((p) => p.offset >= 3), 'queued messages let through', 10_000);
+    expect(a.broker.stats.gapsLetThrough).toBeGreaterThanOrEqual(1);
+    // In order, no duplicate.
+    const delivered = offsets(a.got);
+    expect(delivered).toEqual([...delivered].sort((x, y) => x - y));
+    expect(new Set(delivered).size).toBe(delivered.length);
+  }, 30_000);
+
   it('keeps one idempotent publish across nodes under concurrency', async () => {
     newPrefix();
     const nodes = [await node(), await node(), await node()];
