@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createJwtVerifier, type JwtOptions } from '../../src/auth/jwt.js';
 
 /**
@@ -111,6 +111,17 @@ describe('JWKS outage on a cold cache is UNAVAILABLE, never UNAUTHORIZED (D3)', 
 });
 
 describe('failed JWKS fetches are cooled down too (D11)', () => {
+  // Only Date is faked: cooldowns and ages follow the test's clock, a busy machine
+  // cannot stretch them; timers, sockets and fetch timeouts stay real.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+  const longLived = { exp: now() + 24 * 3600 };
+
   it('20 unknown kids during an outage cause one fetch, not 20', async () => {
     mode = '500';
     const verify = createJwtVerifier(options({ jwksCooldownMs: 60_000 }));
@@ -139,33 +150,37 @@ describe('failed JWKS fetches are cooled down too (D11)', () => {
 
   it('after the cooldown the endpoint is tried again, and a recovered endpoint verifies', async () => {
     mode = '500';
-    const verify = createJwtVerifier(options({ jwksCooldownMs: 200 }));
-    const token = await sign(rsa.privateKey, 'r1');
+    const verify = createJwtVerifier(options({ jwksCooldownMs: 30_000 }));
+    const token = await sign(rsa.privateKey, 'r1', longLived);
     expect(await code(verify, token)).toBe('UNAVAILABLE');
     mode = 'ok';
     // Within the cooldown: still the remembered failure, no fetch.
+    advance(29_000);
     expect(await code(verify, token)).toBe('UNAVAILABLE');
     expect(fetches).toBe(1);
-    const deadline = Date.now() + 10_000;
-    let outcome = 'UNAVAILABLE';
-    while (outcome !== 'ok' && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      outcome = await code(verify, token);
-    }
-    expect(outcome).toBe('ok');
+    advance(1_001);
+    expect(await code(verify, token)).toBe('ok');
     expect(fetches).toBe(2);
   });
 
   it('keeps verifying with the keys it has while a refresh of a stale set fails', async () => {
-    const verify = createJwtVerifier(options({ jwksCooldownMs: 50, jwksMaxAgeMs: 50 }));
-    const token = await sign(rsa.privateKey, 'r1');
+    const verify = createJwtVerifier(options({ jwksCooldownMs: 30_000, jwksMaxAgeMs: 10 * 60_000 }));
+    const token = await sign(rsa.privateKey, 'r1', longLived);
     expect(await code(verify, token)).toBe('ok');
     mode = '500';
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    advance(10 * 60_000);
     expect(await code(verify, token)).toBe('ok');
     expect(fetches).toBe(2);
     // A key it never had cannot be checked while the endpoint fails: UNAVAILABLE, not a verdict.
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(await code(verify, await sign(rsaOther.privateKey, 'rotated-in'))).toBe('UNAVAILABLE');
+    expect(await code(verify, await sign(rsaOther.privateKey, 'rotated-in', longLived))).toBe('UNAVAILABLE');
+    expect(fetches).toBe(2);
+    advance(30_000);
+    expect(await code(verify, await sign(rsaOther.privateKey, 'rotated-in', longLived))).toBe('UNAVAILABLE');
+    expect(fetches).toBe(3);
+    // The endpoint is back with the same set: the unknown kid is now a verdict.
+    mode = 'ok';
+    advance(30_000);
+    expect(await code(verify, await sign(rsaOther.privateKey, 'rotated-in', longLived))).toBe('UNAUTHORIZED');
+    expect(fetches).toBe(4);
   });
 });
