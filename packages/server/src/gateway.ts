@@ -466,21 +466,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   idleTimer.unref();
 
-  // Keys revoked lately: a verification that was already in flight when the
-  // key was revoked must not let its connection in afterwards.
-  const revokedKeys = new Map<string, number>();
-  const REVOKED_KEY_MEMORY_MS = 10 * 60_000;
+  // Keys revoked lately (remembered by the authenticator, which also checks
+  // token refreshes): a verification that was already in flight when the key
+  // was revoked must not let its connection in afterwards.
   function isRevoked(identity: Identity): boolean {
-    if (identity.credential.kind !== 'api_key') return false;
-    const until = revokedKeys.get(identity.credential.keyId);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    revokedKeys.delete(identity.credential.keyId);
-    return false;
+    return authenticator.isRevoked(identity);
   }
 
   const unsubscribeRevocations = options.auth.apiKeys?.onRevoke?.((keyId) => {
-    revokedKeys.set(keyId, Date.now() + REVOKED_KEY_MEMORY_MS);
     const n = disconnect({ api_key_id: keyId });
     logger.info({ api_key_id: keyId, disconnected: n }, 'API key revoked');
   });
@@ -611,6 +604,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       clearInterval(heartbeatTimer);
       clearInterval(idleTimer);
       unsubscribeRevocations?.();
+      authenticator.close();
       options.server.off('upgrade', onUpgrade);
       options.server.off(socketEvent, onSocket);
       notUpgraded.clear();

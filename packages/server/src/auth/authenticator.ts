@@ -42,7 +42,12 @@ export function isJwt(token: string): boolean {
 export interface AuthenticatorOptions {
   jwt?: JwtOptions;
   apiKeys?: ApiKeyVerifier;
+  /** How long a revoked API key id is remembered, ms (default 10 min). */
+  revokedKeyMemoryMs?: number;
 }
+
+/** Default of {@link AuthenticatorOptions.revokedKeyMemoryMs}. */
+export const REVOKED_KEY_MEMORY_MS = 10 * 60_000;
 
 /**
  * Turns any credential (JWT or API key) into an {@link Identity}, or throws an
@@ -51,10 +56,41 @@ export interface AuthenticatorOptions {
 export class Authenticator {
   private readonly verifyJwt: JwtVerifier | null;
   private readonly apiKeys: ApiKeyVerifier | null;
+  /** API key ids revoked lately, with the time until which they are remembered. */
+  private readonly revokedKeys = new Map<string, number>();
+  private readonly revokedKeyMemoryMs: number;
+  private readonly stopListening: (() => void) | undefined;
 
   constructor(options: AuthenticatorOptions) {
     this.verifyJwt = options.jwt ? createJwtVerifier(options.jwt) : null;
     this.apiKeys = options.apiKeys ?? null;
+    this.revokedKeyMemoryMs = options.revokedKeyMemoryMs ?? REVOKED_KEY_MEMORY_MS;
+    // Registered before anyone else can listen (the gateway closes connections
+    // on revoke), so every listener already sees the key as revoked.
+    this.stopListening = this.apiKeys?.onRevoke?.((keyId) => {
+      this.revokedKeys.set(keyId, Date.now() + this.revokedKeyMemoryMs);
+    });
+  }
+
+  /**
+   * True when the identity's API key was revoked lately: a verification that
+   * was in flight when the key was revoked (a connect, a first-frame auth or
+   * a token refresh) must not be honoured afterwards.
+   */
+  isRevoked(identity: Identity): boolean {
+    if (identity.credential.kind !== 'api_key') return false;
+    const keyId = identity.credential.keyId;
+    const until = this.revokedKeys.get(keyId);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.revokedKeys.delete(keyId);
+    return false;
+  }
+
+  /** Stops listening for revocations. */
+  close(): void {
+    this.stopListening?.();
+    this.revokedKeys.clear();
   }
 
   async authenticate(token: string): Promise<Identity> {

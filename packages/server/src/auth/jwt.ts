@@ -2,7 +2,6 @@ import { createPublicKey, createSecretKey } from 'node:crypto';
 import { ErrorCode } from '@albatross/protocol';
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
@@ -12,6 +11,7 @@ import {
 } from 'jose';
 import { AlbatrossError } from '../errors.js';
 import type { Identity } from './identity.js';
+import { RemoteJwks } from './jwks.js';
 
 /** Seconds of clock skew tolerated on `exp` and `nbf`. */
 export const JWT_LEEWAY_SECONDS = 30;
@@ -22,8 +22,18 @@ export interface JwtOptions {
   secret?: string;
   /** PEM (SPKI) public key for RS256 or ES256; the algorithm follows the key type. */
   publicKey?: string;
-  /** JWKS endpoint for RS256/ES256 keys, fetched and cached by `jose`. */
+  /**
+   * JWKS endpoint for RS256/ES256 keys, fetched and cached (see
+   * {@link RemoteJwks}): a key set that cannot be fetched or parsed makes
+   * verification `UNAVAILABLE`, never `UNAUTHORIZED`.
+   */
   jwksUrl?: string;
+  /** Longest one JWKS fetch may take, ms (default 5 s). */
+  jwksTimeoutMs?: number;
+  /** Least time between two JWKS fetches, successful or failed, ms (default 30 s). */
+  jwksCooldownMs?: number;
+  /** Age after which the JWKS is fetched again on next use, ms (default 10 min). */
+  jwksMaxAgeMs?: number;
   /** An in-memory JWKS (tests, or keys the app already holds). */
   jwks?: JSONWebKeySet;
   /** Expected `iss`, when set. */
@@ -56,7 +66,12 @@ function keySources(options: JwtOptions): KeySource[] {
     else throw new Error(`unsupported public key type ${String(type)} (RS256 needs RSA, ES256 needs EC P-256)`);
   }
   if (options.jwksUrl !== undefined) {
-    sources.push({ algorithms: ['RS256', 'ES256'], key: createRemoteJWKSet(new URL(options.jwksUrl)) });
+    const remote = new RemoteJwks(options.jwksUrl, {
+      ...(options.jwksTimeoutMs === undefined ? {} : { timeoutMs: options.jwksTimeoutMs }),
+      ...(options.jwksCooldownMs === undefined ? {} : { cooldownMs: options.jwksCooldownMs }),
+      ...(options.jwksMaxAgeMs === undefined ? {} : { maxAgeMs: options.jwksMaxAgeMs }),
+    });
+    sources.push({ algorithms: ['RS256', 'ES256'], key: remote.getKey });
   }
   if (options.jwks !== undefined) {
     sources.push({ algorithms: ['RS256', 'ES256'], key: createLocalJWKSet(options.jwks) });
@@ -128,14 +143,23 @@ export function createJwtVerifier(options: JwtOptions): JwtVerifier {
         if (error instanceof joseErrors.JWTExpired) {
           throw new AlbatrossError(ErrorCode.TOKEN_EXPIRED, 'token expired', { cause: error });
         }
+        // The key set could not be had: an outage on our side, not a bad credential.
+        // Another source may still verify the token; if none does, the answer is UNAVAILABLE.
+        if (error instanceof AlbatrossError && error.code === ErrorCode.UNAVAILABLE) {
+          unreachable = error;
+          continue;
+        }
         if (error instanceof AlbatrossError) throw error;
-        // The JWKS endpoint could not be reached: an outage on our side, not a bad credential.
+        // Anything not from jose's verdicts (a failing resolver, a bug) is not a verdict on the token either.
         if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout) unreachable = error;
         lastError = error;
       }
     }
+    if (unreachable instanceof AlbatrossError) throw unreachable;
     if (unreachable !== undefined) {
-      throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'cannot fetch the JWT signing keys', { cause: unreachable });
+      throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'cannot fetch the JWT signing keys: retry later', {
+        cause: unreachable,
+      });
     }
     const reason = lastError instanceof Error ? lastError.message : 'invalid token';
     throw new AlbatrossError(ErrorCode.UNAUTHORIZED, `invalid token: ${reason}`, { cause: lastError });

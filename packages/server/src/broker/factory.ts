@@ -14,6 +14,8 @@ export interface BrokerConfig {
   redisUrl?: string;
   historySize: number;
   historyTtlMs: number;
+  /** Redis broker: bytes queued behind catch-ups before a gap is let through (default 64 MiB). */
+  redisCatchupMaxBytes?: number;
   logger: Logger;
 }
 
@@ -24,7 +26,12 @@ export async function createBroker(config: BrokerConfig): Promise<Broker> {
   }
   const url = config.redisUrl;
   const seeds = clusterSeedsOf(url);
-  const common = { historySize: config.historySize, historyTtlMs: config.historyTtlMs, logger: config.logger };
+  const common = {
+    historySize: config.historySize,
+    historyTtlMs: config.historyTtlMs,
+    ...(config.redisCatchupMaxBytes === undefined ? {} : { maxPendingBytes: config.redisCatchupMaxBytes }),
+    logger: config.logger,
+  };
   if (seeds) {
     const first = seeds[0];
     const credentialsUrl = url.replace(/^(rediss?:\/\/(?:[^@/]*@)?)[^/?#]*/, `$1${first?.host}:${first?.port}`);

@@ -157,6 +157,7 @@ async function serve(argv: readonly string[]): Promise<void> {
     ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
     historySize: config.historySize,
     historyTtlMs: config.historyTtlMs,
+    redisCatchupMaxBytes: config.redisCatchupMaxBytes,
     logger,
   });
   // Bounded request heads and bodies: a half-sent upgrade cannot hold a socket (slowloris).

@@ -88,6 +88,13 @@ export const SETTINGS = [
     description: 'Time a client has to send a whole HTTP request, body included; at least --headers-timeout-ms.',
   },
   {
+    name: 'redis-catchup-max-bytes',
+    kind: { type: 'int', min: 64 * 1024, max: MAX_BYTES },
+    default: String(64 * 1024 * 1024),
+    description:
+      'Redis broker: bytes of live publications a node holds queued while it fills missed ranges from Redis; past it the channel is let through as a `gap`.',
+  },
+  {
     name: 'auth-timeout-ms',
     kind: { type: 'int', min: 100, max: MAX_MS },
     default: '5000',
@@ -185,7 +192,8 @@ export const SETTINGS = [
   {
     name: 'max-connections-per-user',
     kind: { type: 'int', min: 1, max: 10_000_000 },
-    description: 'Connections per user (default unlimited).',
+    description:
+      'Connections per user, counted per (tenant, user): the same `sub` in two tenants is two users (default unlimited).',
   },
   {
     name: 'idle-timeout-ms',
@@ -276,6 +284,7 @@ export interface ServerConfig {
   redisUrl?: string;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  redisCatchupMaxBytes: number;
   authTimeoutMs: number;
   heartbeatMs: number;
   historySize: number;

@@ -281,6 +281,12 @@ export class Connection implements Subscriber {
       this.sendError(ErrorCode.FORBIDDEN, 'a refreshed token must name the same user and tenant', frame.id);
       return;
     }
+    // Revoked while its verification was in flight: refused like at connect; the connection keeps its credential.
+    if (this.ctx.authenticator.isRevoked(identity)) {
+      this.ctx.metrics.authFailures.inc({ reason: ErrorCode.FORBIDDEN });
+      this.sendError(ErrorCode.FORBIDDEN, 'credential revoked', frame.id);
+      return;
+    }
     this.identity = identity;
     this.armExpiry(identity);
     await this.reauthorize(identity);

@@ -74,6 +74,18 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
   return value;
 }
 
+/** The anonymous view of a health report: the overall status and each check's status, nothing else. */
+function publicHealth(report: { status: string; checks: Record<string, unknown> }): {
+  status: string;
+  checks: Record<string, { status: unknown }>;
+} {
+  const checks: Record<string, { status: unknown }> = {};
+  for (const [name, check] of Object.entries(report.checks)) {
+    checks[name] = { status: (check as { status?: unknown } | null)?.status ?? 'down' };
+  }
+  return { status: report.status, checks };
+}
+
 /** A route handler; resolves when the answer is written. */
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, params: readonly string[]) => Promise<void>;
 
@@ -126,9 +138,13 @@ export function createHttpApi(ctx: HttpApiContext): (req: IncomingMessage, res: 
     {
       method: 'GET',
       pattern: /^\/health$/,
-      handler: async (_req, res) => {
+      handler: async (req, res) => {
+        // Anyone may probe /health; the details (broker mode, node addresses,
+        // counters) are for the admin key only. A wrong key is refused.
+        const detailed = req.headers.authorization !== undefined;
+        if (detailed) ctx.checkAdmin(req);
         const report = await ctx.health();
-        sendJson(res, report.status === 'down' ? 503 : 200, report);
+        sendJson(res, report.status === 'down' ? 503 : 200, detailed ? report : publicHealth(report));
       },
     },
     {

@@ -182,6 +182,24 @@ export function brokerContract(name: string, factory: () => BrokerFactory): void
       expect((await broker.history('tenant:t1:a', 0, 10)).publications).toEqual([]);
     });
 
+    it('forgets a channel nobody published to after historyTtlMs, keeps a published one (D2)', async () => {
+      const { broker } = await started({ historyTtlMs: 400 });
+      const unused = await broker.position('tenant:t1:made-up');
+      const published = await broker.publish('tenant:t1:used', input(1));
+      // Poll (each read refreshes the channel, so not faster than its TTL) until the
+      // never-published channel is forgotten: the next read starts a new epoch. Bounded.
+      const deadline = Date.now() + 15_000;
+      let now = unused;
+      while (now.epoch === unused.epoch && Date.now() < deadline) {
+        await sleep(1500);
+        now = await broker.position('tenant:t1:made-up');
+      }
+      expect(now.offset).toBe(0);
+      expect(now.epoch).not.toBe(unused.epoch);
+      // The published channel outlived that: same epoch, same offset, although its history expired.
+      expect(await broker.position('tenant:t1:used')).toEqual({ offset: 1, epoch: published.epoch });
+    }, 20_000);
+
     it('pages history: offset > since, ascending, limited, recoverable only', async () => {
       const { broker } = await started({ historySize: 5 });
       const never = await broker.history('tenant:t1:new', 0, 10);

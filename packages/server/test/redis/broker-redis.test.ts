@@ -7,6 +7,7 @@ import { framePieces } from '../../src/broker/redis/message.js';
 import { PUBLISH_LUA } from '../../src/broker/redis/scripts.js';
 import type { BrokerPublication, PublishInput } from '../../src/broker/types.js';
 import { AlbatrossError } from '../../src/errors.js';
+import type { Logger } from '../../src/log/logger.js';
 import { eventually, type RedisServer, redisCli, startRedis } from './support/servers.js';
 
 /**
@@ -62,6 +63,18 @@ async function publishLost(broker: RedisBroker, channel: string, payload: unknow
     [`${prefix}nowhere`, 'unused', head, middle, tail, 1000, 600_000, 86_400_000, 'PUBLISH'],
   )) as [number, string, string];
   return reply[0];
+}
+
+/** A logger that keeps every line as text (message and fields). */
+function capture(lines: string[]): Logger {
+  const logger: Logger = {
+    debug: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    info: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    warn: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    error: (obj, msg) => lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    child: () => logger,
+  };
+  return logger;
 }
 
 const offsets = (got: readonly BrokerPublication[], channel?: string) =>
@@ -157,7 +170,8 @@ describe('RedisBroker on a standalone Redis', () => {
 
   it('fails fast with UNAVAILABLE and reports down while Redis is gone, then starts new epochs', async () => {
     newPrefix();
-    const a = await node({ commandTimeoutMs: 1000 });
+    const logged: string[] = [];
+    const a = await node({ commandTimeoutMs: 1000, logger: capture(logged) });
     const b = await node({ commandTimeoutMs: 1000 });
     await b.broker.subscribe('tenant:t1:a');
     const before = await a.broker.publish('tenant:t1:a', input(1));
@@ -181,7 +195,12 @@ describe('RedisBroker on a standalone Redis', () => {
       const reason = (failure as PromiseRejectedResult).reason;
       expect(reason).toBeInstanceOf(AlbatrossError);
       expect((reason as AlbatrossError).code).toBe('UNAVAILABLE');
+      // Callers (WebSocket clients, HTTP callers) get a stable message, never ioredis' text or addresses (D8)...
+      expect((reason as AlbatrossError).message).toBe('broker unavailable: retry later');
     }
+    // ...while the detail stays in the log.
+    const failedCalls = logged.filter((line) => line.startsWith('redis call failed'));
+    expect(failedCalls.join('\n')).toMatch(/enableOfflineQueue|ECONNREFUSED|Connection is closed/);
 
     await redis.restart();
     await eventually(async () => (await b.broker.health()).status === 'ok', 'health ok again', 10_000);
@@ -195,6 +214,66 @@ describe('RedisBroker on a standalone Redis', () => {
       [after.epoch, 1],
     ]);
     expect((await b.broker.recover('tenant:t1:a', { epoch: before.epoch, offset: 1 })).recovered).toBe(false);
+  }, 30_000);
+
+  it('a subscribe/unsubscribe flood of made-up channels leaves the key count flat (D2)', async () => {
+    newPrefix();
+    const historyTtlMs = 1000;
+    const a = await node({ historyTtlMs });
+    const madeUp = async (): Promise<string[]> => {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}{tenant:t1:made-up-*`, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      return keys;
+    };
+    const published = await a.broker.publish('tenant:t1:real', input(1));
+    expect(await madeUp()).toEqual([]);
+    // One authenticated client's flood: subscribe and drop 300 names nobody publishes to (bounded).
+    for (let i = 0; i < 300; i++) {
+      await a.broker.subscribe(`tenant:t1:made-up-${i}`);
+      await a.broker.unsubscribe(`tenant:t1:made-up-${i}`);
+    }
+    const created = await madeUp();
+    // Every key a made-up name left behind lives at most the history TTL, never the 24 h idle TTL.
+    for (const key of created) {
+      const ttl = await raw.pttl(key);
+      expect(ttl === -2 || (ttl > 0 && ttl <= historyTtlMs)).toBe(true);
+    }
+    // ...so the count falls back to where it was: nothing of the flood stays.
+    await eventually(async () => (await madeUp()).length === 0, 'made-up channel keys gone', 10_000);
+    // A published channel keeps its position (its meta has the long idle TTL).
+    expect(await raw.pttl(a.broker.keys.meta('tenant:t1:real'))).toBeGreaterThan(60 * 60_000);
+    expect(await a.broker.position('tenant:t1:real')).toEqual({ offset: 1, epoch: published.epoch });
+  }, 30_000);
+
+  it('bounds the live messages queued behind a stuck catch-up by bytes, not only by count', async () => {
+    newPrefix();
+    const channel = 'tenant:t1:stuck';
+    // Recovery would keep retrying for a minute: only the byte bound can end the queueing.
+    const a = await node({ recoveryTimeoutMs: 60_000, maxPendingBytes: 40_000 });
+    await a.broker.subscribe(channel);
+    const first = await a.broker.publish(channel, input(1));
+    await eventually(() => a.got.length === 1, 'first delivery');
+    // Make the stream unreadable (a missed range the node cannot fill: reads fail).
+    await raw.hset(a.broker.keys.meta(channel), 'offset', 1000);
+    await raw.del(a.broker.keys.stream(channel));
+    await raw.set(a.broker.keys.stream(channel), 'not a stream');
+    // Offsets 3.. arrive on pub/sub (2 is missing): the node queues them while it tries to fill 2.
+    const payload = 'x'.repeat(8 * 1024);
+    const blob = (offset: number) =>
+      `${offset} ${first.epoch} ${Date.now()}\n{"type":"event","channel":"${channel}","offset":${offset},"epoch":"${first.epoch}","event_type":"e","ts":1,"payload":"${payload}"}`;
+    for (let offset = 3; offset < 3 + 8; offset++) await raw.publish(a.broker.keys.pubsub(channel), blob(offset));
+    // 8 × 8 KiB is over the 40 KB bound: the queue is let through as a gap well before the minute.
+    await eventually(() => a.got.some((p) => p.offset >= 3), 'queued messages let through', 10_000);
+    expect(a.broker.stats.gapsLetThrough).toBeGreaterThanOrEqual(1);
+    // In order, no duplicate.
+    const delivered = offsets(a.got);
+    expect(delivered).toEqual([...delivered].sort((x, y) => x - y));
+    expect(new Set(delivered).size).toBe(delivered.length);
   }, 30_000);
 
   it('keeps one idempotent publish across nodes under concurrency', async () => {

@@ -18,6 +18,7 @@ import {
   type CommandClient,
   createCommandClient,
   credentialsOf,
+  FailureLog,
   LuaScript,
   type RedisConnectionOptions,
   redisError,
@@ -38,7 +39,12 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   historySize?: number;
   /** Longest a publication stays recoverable, ms (default 10 minutes); also the stream's TTL. */
   historyTtlMs?: number;
-  /** How long an unused channel keeps its epoch and offset, ms (default 24 h). */
+  /**
+   * How long an unused channel keeps its epoch and offset, ms (default 24 h).
+   * A channel that was never published keeps them only
+   * min(`historyTtlMs`, this) after its last read (like the memory broker),
+   * at least 3 × `checkIntervalMs` so channels held by a node stay known.
+   */
   channelIdleTtlMs?: number;
   /** How long `start` waits for Redis, ms (default 10 s). */
   startTimeoutMs?: number;
@@ -52,6 +58,13 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   recoveryTimeoutMs?: number;
   /** Stream reads running at once when many channels need checking (default 32). */
   recoveryConcurrency?: number;
+  /**
+   * Bytes of live publications this node may hold queued, over all channels,
+   * while catch-ups fill gaps from the stream (default 64 MiB). Past it the
+   * channel whose queue grew is let through as a gap (its connections send
+   * `gap`), like past 100,000 queued messages on one channel.
+   */
+  maxPendingBytes?: number;
   /** This node's id in shared state (connection leases); default a random UUID. */
   nodeId?: string;
   /** Connection-count lease, ms: a crashed node's connections stop counting after this (default 30 s). */
@@ -71,6 +84,8 @@ interface ChannelSync {
   draining: boolean;
   needsCheck: boolean;
   pending: BrokerPublication[];
+  /** Bytes of the frames in `pending`. */
+  pendingBytes: number;
   closed: boolean;
 }
 
@@ -84,6 +99,8 @@ const PUBLISH = new LuaScript('publish', PUBLISH_LUA);
 const READ = new LuaScript('read', READ_LUA);
 /** Past this many queued live messages on one channel, a stuck recovery gives up and lets the gap through. */
 const MAX_PENDING = 100_000;
+/** Default of {@link RedisBrokerOptions.maxPendingBytes}. */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /**
  * {@link Broker} on Redis (standalone or Cluster), for several gateway nodes.
@@ -115,10 +132,16 @@ export class RedisBroker implements Broker {
   private readonly historySize: number;
   private readonly historyTtlMs: number;
   private readonly channelIdleTtlMs: number;
+  /** Meta TTL of a channel that was never published (see {@link RedisBrokerOptions.channelIdleTtlMs}). */
+  private readonly unpublishedTtlMs: number;
   private readonly startTimeoutMs: number;
   private readonly checkIntervalMs: number;
   private readonly recoveryTimeoutMs: number;
+  private readonly maxPendingBytes: number;
+  /** Bytes queued in every channel's `pending`. */
+  private pendingBytes = 0;
   private readonly logger: Logger;
+  private readonly failures: FailureLog;
   private readonly limiter: Limiter;
   private readonly hooks: ShardHooks;
   private onPublication: ((publication: BrokerPublication) => void) | null = null;
@@ -138,7 +161,12 @@ export class RedisBroker implements Broker {
     this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.checkIntervalMs = options.checkIntervalMs ?? 30_000;
     this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 10_000;
+    this.maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    // A node's periodic check refreshes the metas of the channels it holds:
+    // never let an unpublished but held channel expire between two checks.
+    this.unpublishedTtlMs = Math.max(Math.min(this.historyTtlMs, this.channelIdleTtlMs), 3 * this.checkIntervalMs);
     this.logger = (options.logger ?? silentLogger).child({ broker: 'redis' });
+    this.failures = new FailureLog(this.logger);
     this.limiter = new Limiter(options.recoveryConcurrency ?? 32);
     this.client = createCommandClient(options);
     this.nodeOptions = { ...baseOptions(options), ...credentialsOf(options.url) };
@@ -176,7 +204,10 @@ export class RedisBroker implements Broker {
       }
     } catch (error) {
       await this.close(); // stop reconnecting in the background
-      throw error;
+      // At startup, to the operator: say what did not connect.
+      const cause = error instanceof AlbatrossError && error.cause instanceof Error ? error.cause : error;
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      throw new AlbatrossError('UNAVAILABLE', `Redis unavailable: ${detail}`, { cause: error });
     }
     if (this.checkIntervalMs > 0) {
       this.checkTimer = setInterval(() => this.checkAll(), this.checkIntervalMs);
@@ -208,7 +239,7 @@ export class RedisBroker implements Broker {
       )) as [number, string, string];
       return { channel, offset: Number(reply[0]), epoch: String(reply[1]) };
     } catch (error) {
-      throw redisError(error, `publish to ${channel}`);
+      throw redisError(error, `publish to ${channel}`, this.failures);
     }
   }
 
@@ -249,10 +280,11 @@ export class RedisBroker implements Broker {
           sinceEpoch,
           sinceOffset,
           limit,
+          this.unpublishedTtlMs,
         ],
       )) as unknown[];
     } catch (error) {
-      throw redisError(error, `read ${channel}`);
+      throw redisError(error, `read ${channel}`, this.failures);
     }
     const position = { epoch: String(reply[0]), offset: Number(reply[1]) };
     if (mode === 'p') return { position, recovered: false, publications: [] };
@@ -279,13 +311,18 @@ export class RedisBroker implements Broker {
       draining: false,
       needsCheck: false,
       pending: [],
+      pendingBytes: 0,
       closed: false,
     };
     const previous = this.channels.get(channel);
-    if (previous) previous.closed = true;
+    if (previous) {
+      previous.closed = true;
+      this.dropQueue(previous);
+    }
     this.channels.set(channel, sync);
     shard.channels.add(channel);
     try {
+      // The address stays in the log (whenReady keeps it on `cause`), never in the client's message.
       if (!shard.ready) await whenReady(shard.redis, 2000, `subscriber connection ${shard.key}`);
       const generation = shard.generation;
       await shard.subscribe([this.keys.pubsub(channel)]);
@@ -306,11 +343,12 @@ export class RedisBroker implements Broker {
     } catch (error) {
       if (this.channels.get(channel) === sync) {
         sync.closed = true;
+        this.dropQueue(sync);
         this.channels.delete(channel);
         shard.channels.delete(channel);
         shard.unsubscribe(this.keys.pubsub(channel)).catch(() => {});
       }
-      throw redisError(error, `subscribe ${channel}`);
+      throw redisError(error, `subscribe ${channel}`, this.failures);
     }
     this.drain(sync);
   }
@@ -319,6 +357,7 @@ export class RedisBroker implements Broker {
     const sync = this.channels.get(channel);
     if (!sync) return;
     sync.closed = true;
+    this.dropQueue(sync);
     this.channels.delete(channel);
     sync.shard.channels.delete(channel);
     if (this.closed) return;
@@ -371,14 +410,39 @@ export class RedisBroker implements Broker {
       return;
     }
     if (sync.busy) {
-      sync.pending.push(publication);
+      this.enqueue(sync, publication);
       if (sync.pending.length > MAX_PENDING) this.letThrough(sync, 'too many messages queued during recovery');
+      else if (this.pendingBytes > this.maxPendingBytes) this.letThrough(sync, 'too many bytes queued during recovery');
       return;
     }
     if (this.accept(sync, publication)) return;
-    sync.pending.push(publication);
+    this.enqueue(sync, publication);
     sync.busy = true;
     this.drain(sync);
+  }
+
+  /** Queues a live message behind a catch-up, counting its bytes. */
+  private enqueue(sync: ChannelSync, publication: BrokerPublication): void {
+    sync.pending.push(publication);
+    sync.pendingBytes += publication.data.length;
+    this.pendingBytes += publication.data.length;
+  }
+
+  /** Removes the first queued message. */
+  private dequeue(sync: ChannelSync): void {
+    const publication = sync.pending.shift();
+    if (!publication) return;
+    sync.pendingBytes -= publication.data.length;
+    this.pendingBytes -= publication.data.length;
+  }
+
+  /** Empties a channel's queue; returns what it held. */
+  private dropQueue(sync: ChannelSync): BrokerPublication[] {
+    const queued = sync.pending;
+    this.pendingBytes -= sync.pendingBytes;
+    sync.pending = [];
+    sync.pendingBytes = 0;
+    return queued;
   }
 
   /** Delivers `publication` if it is the next one (or drops a duplicate); false when something is missing before it. */
@@ -428,7 +492,7 @@ export class RedisBroker implements Broker {
     while (sync.pending.length > 0) {
       const next = sync.pending[0] as BrokerPublication;
       if (!this.accept(sync, next)) return false;
-      sync.pending.shift();
+      this.dequeue(sync);
     }
     return true;
   }
@@ -450,7 +514,7 @@ export class RedisBroker implements Broker {
         while (sync.pending.length > 0 && !sync.closed) {
           const next = sync.pending[0] as BrokerPublication;
           if (this.accept(sync, next)) {
-            sync.pending.shift();
+            this.dequeue(sync);
             continue;
           }
           await this.fill(sync, next);
@@ -534,8 +598,7 @@ export class RedisBroker implements Broker {
   private letThrough(sync: ChannelSync, reason: string): void {
     this.stats.gapsLetThrough += 1;
     this.logger.warn({ channel: sync.channel, reason, queued: sync.pending.length }, 'gap let through');
-    const queued = sync.pending;
-    sync.pending = [];
+    const queued = this.dropQueue(sync);
     sync.needsCheck = false;
     for (const publication of queued) {
       if (publication.epoch === sync.epoch && publication.offset <= sync.offset) continue;
@@ -587,6 +650,9 @@ export class RedisBroker implements Broker {
     if (sync.closed) return;
     const moved: ChannelSync = { ...sync, shard: this.shardFor(sync.channel), busy: true, draining: false };
     sync.closed = true;
+    // The queue (and its byte count) now belongs to `moved` alone.
+    sync.pending = [];
+    sync.pendingBytes = 0;
     sync.shard.channels.delete(sync.channel);
     this.channels.set(sync.channel, moved);
     moved.shard.channels.add(sync.channel);
@@ -639,6 +705,7 @@ export class RedisBroker implements Broker {
       ...(shardsDown.length > 0 ? { subscribers_down: shardsDown } : {}),
       channels: this.channels.size,
       recovering: [...this.channels.values()].filter((s) => s.busy).length,
+      pending_bytes: this.pendingBytes,
       ...this.stats,
     };
   }
@@ -648,7 +715,10 @@ export class RedisBroker implements Broker {
     this.closed = true;
     if (this.checkTimer) clearInterval(this.checkTimer);
     this.checkTimer = null;
-    for (const sync of this.channels.values()) sync.closed = true;
+    for (const sync of this.channels.values()) {
+      sync.closed = true;
+      this.dropQueue(sync);
+    }
     this.channels.clear();
     await this.connectionCounter.close();
     for (const shard of this.shards.values()) shard.close();

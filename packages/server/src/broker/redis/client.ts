@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { AlbatrossError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
 
 /** Where Redis is and how every connection to it behaves. */
 export interface RedisConnectionOptions {
@@ -83,7 +84,9 @@ export function whenReady(client: EventEmitter & { status: string }, timeoutMs: 
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', onReady);
-      reject(new AlbatrossError('UNAVAILABLE', `Redis unavailable: ${what} not connected within ${timeoutMs} ms`));
+      // The message may reach a client: the detail (and any node address in `what`) stays on `cause`.
+      const detail = new Error(`Redis ${what} not connected within ${timeoutMs} ms`);
+      reject(new AlbatrossError('UNAVAILABLE', BROKER_UNAVAILABLE_MESSAGE, { cause: detail }));
     }, timeoutMs);
     const onReady = (): void => {
       clearTimeout(timer);
@@ -93,14 +96,58 @@ export function whenReady(client: EventEmitter & { status: string }, timeoutMs: 
   });
 }
 
-/** Any Redis failure as the gateway's error: UNAVAILABLE (a script bug is INTERNAL). */
-export function redisError(error: unknown, what: string): AlbatrossError {
-  if (error instanceof AlbatrossError) return error;
+/**
+ * What callers (WebSocket clients, HTTP callers) are told while Redis fails:
+ * a stable text, never the driver's message or a node address (those go to
+ * the log through {@link FailureLog}).
+ */
+export const BROKER_UNAVAILABLE_MESSAGE = 'broker unavailable: retry later';
+
+/**
+ * Logs Redis failures with the driver's detail, at most one line per
+ * `everyMs` (during an outage every call fails; the count of the others is
+ * reported with the next line).
+ */
+export class FailureLog {
+  private last = Number.NEGATIVE_INFINITY;
+  private suppressed = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly everyMs = 5000,
+  ) {}
+
+  note(what: string, error: unknown, level: 'warn' | 'error' = 'warn'): void {
+    const now = Date.now();
+    if (level === 'warn' && now - this.last < this.everyMs) {
+      this.suppressed += 1;
+      return;
+    }
+    this.last = now;
+    const detail = error instanceof Error ? error.message : String(error);
+    this.logger[level]({ op: what, err: detail, suppressed: this.suppressed }, 'redis call failed');
+    this.suppressed = 0;
+  }
+}
+
+/**
+ * Any Redis failure as the gateway's error: UNAVAILABLE (a script bug is
+ * INTERNAL), with a stable message; `what` and the driver's text go to
+ * `failures` (the log) and stay on `cause`. Errors that are already ours pass
+ * unchanged (their messages are stable).
+ */
+export function redisError(error: unknown, what: string, failures?: FailureLog): AlbatrossError {
+  if (error instanceof AlbatrossError) {
+    if (error.code === 'UNAVAILABLE' && error.cause !== undefined) failures?.note(what, error.cause);
+    return error;
+  }
   const message = error instanceof Error ? error.message : String(error);
   if (/Error (running|compiling) script|user_script/i.test(message)) {
-    return new AlbatrossError('INTERNAL', `Redis script failed: ${what}`, { cause: error });
+    failures?.note(what, error, 'error');
+    return new AlbatrossError('INTERNAL', 'internal error', { cause: error });
   }
-  return new AlbatrossError('UNAVAILABLE', `Redis unavailable: ${what} (${message})`, { cause: error });
+  failures?.note(what, error);
+  return new AlbatrossError('UNAVAILABLE', BROKER_UNAVAILABLE_MESSAGE, { cause: error });
 }
 
 /** A Lua script run by EVALSHA, loaded again with EVAL when Redis forgot it (restart, SCRIPT FLUSH). */
@@ -163,7 +210,11 @@ export async function isClusterEnabled(url: string, options: RedisConnectionOpti
     const info = await probe.info('cluster');
     return /cluster_enabled:1/.test(info);
   } catch (error) {
-    throw redisError(error, `cannot reach ${redactRedisUrl(url)}`);
+    // At startup, to the operator: the detail is what they need.
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new AlbatrossError('UNAVAILABLE', `Redis unavailable: cannot reach ${redactRedisUrl(url)} (${detail})`, {
+      cause: error,
+    });
   } finally {
     probe.disconnect();
   }

@@ -1,6 +1,6 @@
 import type { AcquireResult, ConnectionCounter, ConnectionLimits } from '../../limits/connection-counter.js';
 import type { Logger } from '../../log/logger.js';
-import { type CommandClient, LuaScript, redisError } from './client.js';
+import { type CommandClient, FailureLog, LuaScript, redisError } from './client.js';
 import type { RedisKeys } from './keys.js';
 import { CONNECTION_ACQUIRE_LUA, CONNECTION_RELEASE_LUA, CONNECTION_RENEW_LUA } from './scripts.js';
 
@@ -30,6 +30,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
   readonly nodeId: string;
   private readonly leaseMs: number;
   private readonly logger: Logger;
+  private readonly failures: FailureLog;
   private readonly tallies = new Map<string, Tally>();
   private timer: NodeJS.Timeout | null = null;
   private renewing: Promise<void> | null = null;
@@ -42,6 +43,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
     this.nodeId = options.nodeId.replaceAll('|', '_');
     this.leaseMs = options.leaseMs;
     this.logger = options.logger;
+    this.failures = new FailureLog(options.logger);
   }
 
   start(): void {
@@ -64,7 +66,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
       tally.users.set(userId, (tally.users.get(userId) ?? 0) + 1);
       return 'ok';
     } catch (error) {
-      throw redisError(error, 'connection count');
+      throw redisError(error, 'connection count', this.failures);
     } finally {
       tally.inflight -= 1;
       this.forgetIfIdle(tenantId, tally);

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AlbatrossError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { IdempotencyStore } from '../types.js';
-import { type CommandClient, LuaScript, redisError } from './client.js';
+import { type CommandClient, FailureLog, LuaScript, redisError } from './client.js';
 import type { RedisKeys } from './keys.js';
 import { IDEMPOTENCY_RELEASE_LUA } from './scripts.js';
 
@@ -32,6 +32,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly claimMs: number;
   private readonly waitMs: number;
   private readonly pollMs: number;
+  private readonly failures: FailureLog;
 
   constructor(
     private readonly client: CommandClient,
@@ -42,6 +43,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     this.claimMs = options.claimMs ?? 15_000;
     this.waitMs = options.waitMs ?? 20_000;
     this.pollMs = options.pollMs ?? 20;
+    this.failures = new FailureLog(logger);
   }
 
   once<T>(key: string, ttlMs: number, publish: () => Promise<T>): Promise<T> {
@@ -65,7 +67,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         claimed = await this.client.set(record, token, 'PX', Math.max(1, Math.min(this.claimMs, ttlMs)), 'NX');
         if (claimed !== 'OK') value = await this.client.get(record);
       } catch (error) {
-        throw redisError(error, 'idempotency key');
+        throw redisError(error, 'idempotency key', this.failures);
       }
       if (claimed === 'OK') return this.runClaimed(record, token, ttlMs, publish);
       if (value?.startsWith(DONE)) return JSON.parse(value.slice(DONE.length)) as T;

@@ -57,7 +57,13 @@ return {offset, epoch, ts}
  * Reads a channel's position and, depending on the mode, its history.
  * KEYS: meta, stream. ARGV: 1 mode (`p` position, `r` recover, `h` history),
  * 2 candidate epoch, 3 meta TTL ms, 4 history size, 5 history TTL ms,
- * 6 since epoch (`r`), 7 since offset (`r`, `h`), 8 limit (`h`).
+ * 6 since epoch (`r`), 7 since offset (`r`, `h`), 8 limit (`h`),
+ * 9 meta TTL ms of a channel that was never published.
+ *
+ * A read of a channel nobody ever published to creates its meta (so every
+ * reader is told the same epoch) but with the short TTL of ARGV 9, never the
+ * long idle TTL: subscribing to made-up names cannot fill Redis for a day.
+ * The first publish gives the meta its long TTL.
  *
  * Returns {epoch, offset} for `p`; {epoch, offset, recovered(0|1), blob...}
  * for `r` (all or nothing: every publication after `since`, or none); and
@@ -66,7 +72,7 @@ return {offset, epoch, ts}
  * are recoverable, even if the stream happens to keep more.
  */
 export const READ_LUA = `${ENSURE_META}
-redis.call('PEXPIRE', meta, ARGV[3])
+if offset == 0 then redis.call('PEXPIRE', meta, ARGV[9]) else redis.call('PEXPIRE', meta, ARGV[3]) end
 local mode = ARGV[1]
 if mode == 'p' then return {epoch, offset} end
 local size = tonumber(ARGV[4])
