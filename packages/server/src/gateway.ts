@@ -24,7 +24,7 @@ import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
 import { createAdminCheck } from './http/admin-auth.js';
 import { type ConnectionInfo, createHttpApi, type DisconnectFilter } from './http/api.js';
-import { createOriginCheck } from './http/origin.js';
+import { createOriginCheck, originRefusal } from './http/origin.js';
 import { rejectUpgrade } from './http/respond.js';
 import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
 import { createLogger, type Logger, redactUrl } from './log/logger.js';
@@ -298,6 +298,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rejectUpgrade(socket, error);
   };
 
+  /**
+   * Refuses a browser's upgrade from an origin not allowed. A page never sees
+   * an HTTP refusal's status or body (only close code 1006), so the handshake
+   * completes and the socket is closed at once with 4003 and a reason naming
+   * the origin and the setting; no frame is ever read from it, so nothing
+   * reaches the gateway. Not counted as a connection.
+   */
+  const refuseOrigin = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const reason = originRefusal(String(req.headers.origin));
+    metrics.refusedUpgrades.inc({ code: ErrorCode.FORBIDDEN });
+    logger.warn(
+      { url: redactUrl(req.url), origin: req.headers.origin, setting: 'allowed-origins', code: ErrorCode.FORBIDDEN },
+      `upgrade refused: ${reason}`,
+    );
+    if (socket.destroyed) return;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => {});
+      ws.close(CloseCode.FORBIDDEN, reason);
+      // A peer that never answers the close: do not keep its socket.
+      setTimeout(() => ws.terminate(), 5000).unref();
+    });
+  };
+
   // Upgrades past the global-cap check but not yet connections: counted
   // against --max-connections too, so concurrent handshakes cannot overshoot.
   let upgrading = 0;
@@ -358,7 +381,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
     if (!originAllowed(req)) {
-      refuse(req, socket, new AlbatrossError(ErrorCode.FORBIDDEN, 'origin not allowed'));
+      refuseOrigin(req, socket, head);
       return;
     }
     if (closing) {
