@@ -20,6 +20,7 @@ import type { Broker, HealthCheck } from './broker/types.js';
 import { type ChannelAuthorizer, ChannelPolicy, DEFAULT_BASELINE } from './channels/policy.js';
 import type { Rate } from './config/rate.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
+import { DRAIN_MS_PER_CONNECTION, drainWindowMs } from './drain-window.js';
 import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
 import { createAdminCheck } from './http/admin-auth.js';
@@ -96,6 +97,12 @@ export interface GatewayOptions {
   idleTimeoutMs?: number;
   /** Window over which a graceful shutdown closes clients (default 10 s). */
   drainMs?: number;
+  /**
+   * Drain window per connection, ms (default 1: about 1000 reconnects/s):
+   * the closes are spread over `connections × this`, at most `drainMs`, so a
+   * handful of clients reconnect at once.
+   */
+  drainMsPerConnection?: number;
   /** Allowed browser origins; empty: same-origin only in production, any otherwise. `*` allows any. */
   allowedOrigins?: readonly string[];
   /** Production mode (default: `NODE_ENV === 'production'`). */
@@ -144,7 +151,8 @@ export interface Gateway {
   /**
    * Graceful shutdown: `/ready` turns 503 and upgrades are refused, then every
    * client is closed 1001 with `{"reconnect_after_ms":N}`, spread over
-   * `windowMs` (default `drainMs`), then the broker stops.
+   * `connections × drainMsPerConnection` ms, at most `windowMs`
+   * (default `drainMs`), then the broker stops.
    */
   drain(windowMs?: number): Promise<void>;
   /** Immediate shutdown: closes every connection with 1001 now and stops the broker. */
@@ -632,7 +640,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (closing) return stop();
       closing = true;
       const list = [...connections.keys()];
-      logger.info({ connections: list.length, window_ms: windowMs }, 'draining');
+      const maxWindowMs = windowMs;
+      windowMs = drainWindowMs(list.length, maxWindowMs, options.drainMsPerConnection ?? DRAIN_MS_PER_CONNECTION);
+      logger.info({ connections: list.length, window_ms: windowMs, max_window_ms: maxWindowMs }, 'draining');
       // Spread closes evenly over the window with jitter, and tell each client
       // a random back-off, so a deploy does not make every client reconnect at once.
       const closes = list.map(async (connection, index) => {
