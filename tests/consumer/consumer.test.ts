@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { type BrowserContext, chromium } from 'playwright-core';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -269,95 +269,160 @@ describe('a fresh Vite + React + TanStack Query app', () => {
     expect(bundle).not.toMatch(/\bZodError\b|zod/i); // the protocol's validator stays out of browser bundles
   });
 
-  it.skipIf(!hasChromium)(
-    hasChromium
-      ? 'the docs/client.md example, built, runs in Chromium against albatross serve --dev: events arrive'
-      : `the docs/client.md example in Chromium (SKIPPED: no Chromium at ${CHROMIUM}; install Debian's chromium or set CHROMIUM_PATH)`,
-    async () => {
-      const services: Service[] = [];
-      const profile = await mkdtemp(join(tmpdir(), 'albatross-consumer-chromium-'));
+  /** The installed `albatross serve --dev`, as a newcomer runs it; what its banner gives. */
+  async function gateway(services: Service[], extra: string[] = []) {
+    const service = start(
+      join(app, 'node_modules', '.bin', 'albatross'),
+      ['serve', '--dev', '--port', '0', '--dev-data-dir', join(work, 'dev-data'), ...extra],
+      { cwd: app, env },
+    );
+    services.push(service);
+    const port = Number((await service.match(/WebSocket: +ws:\/\/127\.0\.0\.1:(\d+)\/ws/, 60_000))[1]);
+    const token = (await service.match(/Demo token: +(\S+)/, 10_000))[1] ?? '';
+    const adminKey = (await service.match(/Authorization: Bearer ([^']+)'/, 10_000))[1] ?? '';
+    return { port, token, adminKey };
+  }
+
+  /** `vite preview` of the built app, with the docs' vite.config.ts (proxy and token endpoint). */
+  async function preview(services: Service[], vars: Record<string, string>): Promise<string> {
+    const port = await freePort();
+    const service = start(
+      join(app, 'node_modules', '.bin', 'vite'),
+      ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+      { cwd: app, env: { ...env, NO_COLOR: '1', ...vars } },
+    );
+    services.push(service);
+    await service.match(new RegExp(`127\\.0\\.0\\.1:${port}`), 60_000);
+    return `http://127.0.0.1:${port}/`;
+  }
+
+  /** Runs `body` with a fresh headless Chromium, then stops it and every service. */
+  async function inBrowser(body: (context: BrowserContext, services: Service[]) => Promise<void>): Promise<void> {
+    const services: Service[] = [];
+    const profile = await mkdtemp(join(tmpdir(), 'albatross-consumer-chromium-'));
+    try {
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      });
       try {
-        // The installed bin, as a newcomer runs it.
-        const gateway = start(
-          join(app, 'node_modules', '.bin', 'albatross'),
-          ['serve', '--dev', '--port', '0', '--dev-data-dir', join(work, 'dev-data')],
-          { cwd: app, env },
-        );
-        services.push(gateway);
-        const port = Number((await gateway.match(/WebSocket: +ws:\/\/127\.0\.0\.1:(\d+)\/ws/, 60_000))[1]);
-        const token = (await gateway.match(/Demo token: +(\S+)/, 10_000))[1] ?? '';
-        const adminKey = (await gateway.match(/Authorization: Bearer ([^']+)'/, 10_000))[1] ?? '';
-
-        const previewPort = await freePort();
-        const preview = start(
-          join(app, 'node_modules', '.bin', 'vite'),
-          ['preview', '--host', '127.0.0.1', '--port', String(previewPort), '--strictPort'],
-          { cwd: app, env: { ...env, NO_COLOR: '1', ALBATROSS_URL: `http://127.0.0.1:${port}`, RT_TOKEN: token } },
-        );
-        services.push(preview);
-        await preview.match(new RegExp(`127\\.0\\.0\\.1:${previewPort}`), 60_000);
-
-        const context = await chromium.launchPersistentContext(profile, {
-          executablePath: CHROMIUM,
-          headless: true,
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-          ],
-        });
-        try {
-          const page = context.pages()[0] ?? (await context.newPage());
-          const problems: string[] = [];
-          page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-          page.on('console', (message) => {
-            if (message.type() === 'error' || message.type() === 'warning')
-              problems.push(`${message.type()}: ${message.text()}`);
-          });
-          await page.goto(`http://127.0.0.1:${previewPort}/`);
-          await page.waitForSelector('[role="status"][data-state="connected"]', { state: 'attached', timeout: 30_000 });
-          await page.waitForFunction(
-            () => document.querySelector('section p')?.textContent?.startsWith('Channel subscribed;'),
-            null,
-            {
-              timeout: 30_000,
-            },
-          );
-          const fetchedAt = () => page.locator('section p').textContent();
-          const before = await fetchedAt();
-          expect(before).toMatch(/^Channel subscribed; list fetched at \d{4}-/);
-
-          // The curl command the banner prints, as fetch.
-          for (const text of ['hi', 'there']) {
-            const published = await fetch(`http://127.0.0.1:${port}/api/publish`, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-              body: JSON.stringify({ channel: 'tenant:demo-tenant:updates', event_type: 'hello', payload: { text } }),
-            });
-            expect(published.status).toBe(200);
-          }
-          await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 2, null, {
-            timeout: 30_000,
-          });
-          expect(await page.locator('#events li').allTextContents()).toEqual(['hi', 'there']); // once each, in order
-          // The invalidation rule refetched the query.
-          await page.waitForFunction((old) => document.querySelector('section p')?.textContent !== old, before, {
-            timeout: 30_000,
-          });
-          expect(await page.locator('[role="status"]').getAttribute('data-error-code')).toBeNull();
-          expect(problems).toEqual([]);
-        } finally {
-          await context.close();
-        }
+        await body(context, services);
       } finally {
-        for (const service of services.reverse()) await service.stop();
-        await rm(profile, { recursive: true, force: true });
+        await context.close();
       }
-    },
+    } finally {
+      for (const service of services.reverse()) await service.stop();
+      await rm(profile, { recursive: true, force: true });
+    }
+  }
+
+  const skipped = (title: string) =>
+    hasChromium
+      ? title
+      : `${title} (SKIPPED: no Chromium at ${CHROMIUM}; install Debian's chromium or set CHROMIUM_PATH)`;
+
+  it.skipIf(!hasChromium)(
+    skipped('the docs/client.md example, built, runs in Chromium against albatross serve --dev: events arrive'),
+    () =>
+      inBrowser(async (context, services) => {
+        const { port, token, adminKey } = await gateway(services);
+        const url = await preview(services, { ALBATROSS_URL: `http://127.0.0.1:${port}`, RT_TOKEN: token });
+        const page = context.pages()[0] ?? (await context.newPage());
+        const problems: string[] = [];
+        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+        page.on('console', (message) => {
+          if (message.type() === 'error' || message.type() === 'warning')
+            problems.push(`${message.type()}: ${message.text()}`);
+        });
+        await page.goto(url);
+        await page.waitForSelector('[role="status"][data-state="connected"]', { state: 'attached', timeout: 30_000 });
+        await page.waitForFunction(
+          () => document.querySelector('section p')?.textContent?.startsWith('Channel subscribed;'),
+          null,
+          { timeout: 30_000 },
+        );
+        const fetchedAt = () => page.locator('section p').textContent();
+        const before = await fetchedAt();
+        expect(before).toMatch(/^Channel subscribed; list fetched at \d{4}-/);
+
+        // The curl command the banner prints, as fetch.
+        for (const text of ['hi', 'there']) {
+          const published = await fetch(`http://127.0.0.1:${port}/api/publish`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ channel: 'tenant:demo-tenant:updates', event_type: 'hello', payload: { text } }),
+          });
+          expect(published.status).toBe(200);
+        }
+        await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 2, null, {
+          timeout: 30_000,
+        });
+        expect(await page.locator('#events li').allTextContents()).toEqual(['hi', 'there']); // once each, in order
+        // The invalidation rule refetched the query.
+        await page.waitForFunction((old) => document.querySelector('section p')?.textContent !== old, before, {
+          timeout: 30_000,
+        });
+        expect(await page.locator('[role="status"]').getAttribute('data-error-code')).toBeNull();
+        expect(problems).toEqual([]);
+      }),
+  );
+
+  it.skipIf(!hasChromium)(
+    skipped('a wrong setup is named on the page by <ConnectionIndicator>, not "Connecting…" forever'),
+    () =>
+      inBrowser(async (context, services) => {
+        const status = async (url: string, state: string, text: RegExp) => {
+          const page = await context.newPage();
+          await page.goto(url);
+          const indicator = page.locator('[role="status"]');
+          await page.waitForSelector(`[role="status"][data-state="${state}"][data-error-code]`, {
+            state: 'attached',
+            timeout: 30_000,
+          });
+          expect(await indicator.textContent()).toMatch(text);
+          const title = (await indicator.getAttribute('title')) ?? '';
+          await page.close();
+          return title;
+        };
+        const refusing = await gateway(services, ['--allowed-origins', 'https://app.example.com']);
+        // The page's origin is not allowed: which origin, which setting.
+        const origin = await preview(services, {
+          ALBATROSS_URL: `http://127.0.0.1:${refusing.port}`,
+          RT_TOKEN: refusing.token,
+        });
+        await status(
+          origin,
+          'error',
+          new RegExp(`^Connection error: origin ${origin.slice(0, -1)} is not allowed: add it to --allowed-origins$`),
+        );
+        // No token endpoint answer (RT_TOKEN unset): the endpoint's own words.
+        const noToken = await preview(services, { ALBATROSS_URL: `http://127.0.0.1:${refusing.port}` });
+        await status(
+          noToken,
+          'connecting',
+          /^Connecting… \(attempt \d+\): getToken\(\) failed: \/api\/rt-token answered 503: RT_TOKEN is not set/,
+        );
+        // Nothing behind the proxy: the transport failure and what to check.
+        const nothing = await preview(services, {
+          ALBATROSS_URL: `http://127.0.0.1:${await freePort()}`,
+          RT_TOKEN: 'x',
+        });
+        const title = await status(
+          nothing,
+          'connecting',
+          /^Connecting… \(attempt \d+\): could not open a WebSocket to ws:/,
+        );
+        expect(title).toContain('(`ws: true`)');
+      }),
   );
 });
 
