@@ -266,6 +266,8 @@ describe('a fresh Vite + React + TanStack Query app', () => {
     const bundle = (await Promise.all(js.map((f) => readFile(join(assets, f), 'utf8')))).join('\n');
     expect(bundle).toContain('getToken() returned an HTML page'); // the client is in it
     expect(bundle).not.toContain('jsxDEV'); // a production build, as users ship it
+    // The client's development check was resolved at build time, so production warns nothing.
+    expect(bundle).not.toContain('process.env.NODE_ENV');
     expect(bundle).not.toMatch(/\bZodError\b|zod/i); // the protocol's validator stays out of browser bundles
   });
 
