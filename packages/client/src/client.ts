@@ -12,6 +12,7 @@ import {
   type WelcomeFrame,
 } from '@albatross/protocol';
 import { backoffDelay } from './backoff.js';
+import { createWarner, defaultWarn, tokenProblem, type WarnFunction } from './dev-warn.js';
 import { Emitter } from './emitter.js';
 import { AlbatrossClientError, type ClientErrorCode, UnauthorizedError } from './errors.js';
 import { type StaleEvent, Subscription, type SubscriptionHost, SubscriptionState } from './subscription.js';
@@ -81,6 +82,14 @@ export interface ClientOptions {
   visibility?: SignalSource;
   /** Random source in [0, 1) for jitter (tests pass a fixed one). */
   random?: () => number;
+  /**
+   * Where to say, once per (code, channel), what went wrong: a rejected
+   * subscription, a refused or failing connection, a bad token. Defaults to
+   * `console.warn` in development builds (`process.env.NODE_ENV !==
+   * 'production'`) and to nothing in production; `false` turns it off. Every
+   * error is also emitted as `error` and kept in `getSnapshot().error`.
+   */
+  warn?: WarnFunction | false;
 }
 
 /** Events of an {@link AlbatrossClient}. */
@@ -105,6 +114,11 @@ export interface ConnectionSnapshot {
   state: ConnectionState;
   /** Retries since the last stable connection (0 when none). */
   attempt: number;
+  /**
+   * The last error: `code`, `message`, and in `details` the `closeCode`, the
+   * `channel` of a rejected subscription and a `hint`. Cleared by a new
+   * `welcome`; a subscription rejected after it sets it again.
+   */
   error: AlbatrossClientError | null;
 }
 
@@ -182,7 +196,8 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
   /** Server-assigned ids of the current connection (after `welcome`). */
   session: { connectionId: string; userId: string; tenantId: string } | null = null;
 
-  private readonly opts: Required<Omit<ClientOptions, 'WebSocket'>> & { WebSocket: WebSocketConstructor };
+  private readonly opts: Required<Omit<ClientOptions, 'WebSocket' | 'warn'>> & { WebSocket: WebSocketConstructor };
+  private readonly warnOnce: (error: AlbatrossClientError) => void;
   private readonly subs = new Map<string, Subscription<never>>();
   private readonly unwanted = new Set<string>();
   private pending = new Map<number, Pending>();
@@ -215,6 +230,7 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
       ...options,
       WebSocket: WS,
     };
+    this.warnOnce = createWarner(options.warn === false ? null : (options.warn ?? defaultWarn()));
   }
 
   /** The state, attempt count and error as one object that changes identity only when one of them changes. */
@@ -292,7 +308,7 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     } catch (error) {
       if (gen !== this.gen) return;
       if (error instanceof UnauthorizedError) return this.drop(CloseCode.UNAUTHORIZED, error.message, false, error);
-      this.report(new AlbatrossClientError('UNAVAILABLE', 'getToken failed', { cause: error }));
+      this.report(tokenFailure(error));
       this.arm(
         'refresh',
         backoffDelay(2, this.opts.minReconnectDelayMs, this.opts.maxReconnectDelayMs, this.opts.random),
@@ -301,6 +317,9 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
       return;
     }
     if (gen !== this.gen || this.state !== ConnectionState.Connected) return;
+    const problem = tokenProblem(token);
+    if (problem)
+      return this.drop(0, problem.message, false, new AlbatrossClientError('CONFIG', problem.message, problem));
     const id = this.nextId++;
     const exp = jwtExp(token);
     this.pending.set(id, (frame) => {
@@ -320,9 +339,15 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
 
   /** @internal */
   want(sub: Subscription<never>): void {
-    if (this.subs.get(sub.channel) === sub && sub.state !== SubscriptionState.Unsubscribed) return;
+    if (
+      this.subs.get(sub.channel) === sub &&
+      sub.state !== SubscriptionState.Unsubscribed &&
+      sub.state !== SubscriptionState.Error
+    )
+      return;
     this.subs.set(sub.channel, sub);
     this.unwanted.delete(sub.channel);
+    if (sub.error && this.error === sub.error) this.error = null; // asked again: no longer the last word
     sub.error = null;
     sub.serverSide = false;
     sub.setState(SubscriptionState.Subscribing);
@@ -344,10 +369,11 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     if (this.subs.get(sub.channel) !== sub) return;
     this.subs.delete(sub.channel);
     if (sub.serverSide) this.unwanted.add(sub.channel);
+    const held = sub.state !== SubscriptionState.Error; // a rejected channel is not held by the server
     sub.inflight = 0;
     sub.position = null;
     sub.setState(SubscriptionState.Unsubscribed);
-    if (this.state === ConnectionState.Connected)
+    if (held && this.state === ConnectionState.Connected)
       this.send({ type: 'unsubscribe', id: this.nextId++, channels: [sub.channel] });
   }
 
@@ -399,17 +425,22 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
 
   private rejected(sub: Subscription<never>, code: ErrorCode, message: string, retryAfterMs?: number): void {
     sub.inflight = 0;
-    const error = new AlbatrossClientError(code, message, { channel: sub.channel });
-    if (RETRYABLE.has(code)) {
+    const retryable = RETRYABLE.has(code);
+    const error = new AlbatrossClientError(code, message, {
+      channel: sub.channel,
+      ...(retryable ? {} : { hint: rejectionHint(code) }),
+    });
+    if (retryable) {
       // Transient: keep wanting it and ask again shortly.
       sub.setState(SubscriptionState.Subscribing);
       const delay =
         retryAfterMs ?? backoffDelay(1, this.opts.minReconnectDelayMs, this.opts.maxReconnectDelayMs, this.opts.random);
       this.arm('resync', delay, () => this.resync());
     } else {
-      this.subs.delete(sub.channel);
+      // Rejected for good: it stays, in state `error`, so hooks and
+      // `getSubscription` show why; `sub.subscribe()` or `unsubscribe()` ends it.
       sub.error = error;
-      sub.setState(SubscriptionState.Unsubscribed);
+      sub.setState(SubscriptionState.Error);
     }
     sub.fire('error', error);
     this.report(error);
@@ -447,14 +478,14 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     } catch (error) {
       if (gen !== this.gen) return;
       if (error instanceof UnauthorizedError) return this.drop(CloseCode.UNAUTHORIZED, error.message, false, error);
-      return this.drop(
-        0,
-        'getToken failed',
-        true,
-        new AlbatrossClientError('UNAVAILABLE', 'getToken failed', { cause: error }),
-      );
+      return this.drop(0, 'getToken failed', true, tokenFailure(error));
     }
     if (gen !== this.gen) return;
+    const problem = tokenProblem(token);
+    if (problem) {
+      // A wiring mistake, not an outage: retrying would loop on the same answer.
+      return this.drop(0, problem.message, false, new AlbatrossClientError('CONFIG', problem.message, problem));
+    }
     this.exp = jwtExp(token);
     let ws: WebSocketLike;
     try {
@@ -469,19 +500,21 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     }
     this.ws = ws;
     this.arm('connect', this.opts.connectTimeoutMs, () => this.timeout('no welcome in time'));
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       if (gen === this.gen) this.send({ type: 'auth', token });
     };
     ws.onmessage = (event) => {
       if (gen === this.gen && typeof event.data === 'string') this.onFrame(event.data);
     };
     ws.onclose = (event) => {
-      if (gen === this.gen) this.onClose(event.code, event.reason);
+      if (gen === this.gen) this.onClose(event.code, event.reason, opened);
     };
     ws.onerror = () => {};
   }
 
-  private onClose(code: number, reason: string): void {
+  private onClose(code: number, reason: string, opened: boolean): void {
     this.ws = null;
     if (this.connectedAt && Date.now() - this.connectedAt >= this.opts.stableAfterMs) this.attempt = 0;
     let delay: number | undefined;
@@ -516,13 +549,28 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
       [CloseCode.POLICY_VIOLATION]: 'INVALID_MESSAGE',
     };
     const errorCode = codeOf[code];
-    this.drop(
-      code,
-      reason,
-      true,
-      errorCode ? new AlbatrossClientError(errorCode, reason || errorCode, { closeCode: code }) : undefined,
-      delay,
-    );
+    this.drop(code, reason, true, this.closeError(code, reason, opened, errorCode), delay);
+  }
+
+  /** What a close says to the app; nothing for a normal close or a server going away (a deploy). */
+  private closeError(
+    code: number,
+    reason: string,
+    opened: boolean,
+    errorCode: ClientErrorCode | undefined,
+  ): AlbatrossClientError | undefined {
+    if (errorCode) return new AlbatrossClientError(errorCode, reason || errorCode, { closeCode: code });
+    if (!opened) {
+      // Browsers hide why an upgrade failed (status, body): name the usual causes.
+      return new AlbatrossClientError('TRANSPORT', `could not open a WebSocket to ${this.opts.url}`, {
+        closeCode: code,
+        hint:
+          'the server refused the upgrade or that URL is not a WebSocket endpoint: check the URL, ' +
+          'the dev-server proxy for it (`ws: true`), and the gateway log (a refused Origin names --allowed-origins)',
+      });
+    }
+    if (code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY) return undefined;
+    return new AlbatrossClientError('TRANSPORT', reason || 'connection closed unexpectedly', { closeCode: code });
   }
 
   private timeout(message: string): void {
@@ -554,7 +602,7 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     this.session = null;
     for (const sub of this.subs.values()) {
       sub.inflight = 0;
-      sub.setState(SubscriptionState.Subscribing);
+      if (sub.state !== SubscriptionState.Error) sub.setState(SubscriptionState.Subscribing);
     }
     if (error) this.report(error);
     if (retry) {
@@ -624,7 +672,8 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     this.arm('watchdog', this.heartbeatMs * 2, () => this.timeout('no heartbeat'));
     this.connectedAt = Date.now();
     this.session = { connectionId: frame.connection_id, userId: frame.user_id, tenantId: frame.tenant_id };
-    this.error = null;
+    // Connected clears the connection's error, not a subscription still refused.
+    this.error = [...this.subs.values()].find((sub) => sub.state === SubscriptionState.Error)?.error ?? null;
     this.scheduleRefresh(this.exp);
     const held = new Set<string>();
     const drop: string[] = [];
@@ -643,6 +692,7 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
         this.subs.set(channel, sub);
       }
       sub.serverSide = true;
+      sub.error = null;
       const seen = sub.position;
       if (seen && (seen.epoch !== epoch || seen.offset !== offset)) {
         resubscribe.push(sub); // missed something: replay it from where we were
@@ -652,7 +702,8 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
         settled.push(sub);
       }
     }
-    for (const sub of this.subs.values()) if (!held.has(sub.channel)) resubscribe.push(sub);
+    for (const sub of this.subs.values())
+      if (!held.has(sub.channel) && sub.state !== SubscriptionState.Error) resubscribe.push(sub);
     this.setState(ConnectionState.Connected);
     this.emit('connected', this.session);
     if (drop.length) this.send({ type: 'unsubscribe', id: this.nextId++, channels: drop });
@@ -711,6 +762,7 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
 
   private report(error: AlbatrossClientError): void {
     this.error = error;
+    this.warnOnce(error);
     this.emit('error', error);
   }
 
@@ -727,6 +779,22 @@ export class AlbatrossClient<M extends EventMap = EventMap> extends Emitter<Clie
     if (timer !== undefined) clearTimeout(timer);
     delete this.timers[name];
   }
+}
+
+/** What to check when the server rejects a subscription for good. */
+function rejectionHint(code: ErrorCode): string {
+  if (code === 'FORBIDDEN')
+    return "the subscription is not retried: the token's claims do not allow this channel (compare its tenant/user segment with the token's)";
+  return 'the subscription is not retried: check the channel name and its event types against the server';
+}
+
+/** The error for a `getToken()` that threw: retried, and says what it threw. */
+function tokenFailure(cause: unknown): AlbatrossClientError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new AlbatrossClientError('UNAVAILABLE', `getToken() failed: ${why}`, {
+    cause,
+    hint: 'retrying with backoff; throw UnauthorizedError from getToken to stop',
+  });
 }
 
 /**

@@ -26,8 +26,11 @@ export class AlbatrossClientError extends Error {
     /** Stable, machine-readable reason. */
     readonly code: ClientErrorCode,
     message: string,
-    /** The WebSocket close code or channel this error is about, when there is one. */
-    readonly details: { closeCode?: number; channel?: string; cause?: unknown } = {},
+    /**
+     * The WebSocket close code or channel this error is about, when there is
+     * one, and `hint`: what to check or change, when the client can tell.
+     */
+    readonly details: { closeCode?: number; channel?: string; hint?: string; cause?: unknown } = {},
   ) {
     super(message);
   }

@@ -20,6 +20,7 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './client.js';
+export { describe as describeError, type WarnFunction } from './dev-warn.js';
 export type { Unsubscribe } from './emitter.js';
 export { AlbatrossClientError, type ClientErrorCode, UnauthorizedError } from './errors.js';
 export {

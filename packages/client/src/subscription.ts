@@ -5,12 +5,17 @@ import type { EventOf, RealtimeEvent } from './types.js';
 
 /** States of a {@link Subscription}. */
 export const SubscriptionState = {
-  /** Not wanted (never subscribed, unsubscribed, or rejected: see `error`). */
+  /** Not wanted (never subscribed, or unsubscribed). */
   Unsubscribed: 'unsubscribed',
   /** Wanted, waiting for a connection or for the server's answer. */
   Subscribing: 'subscribing',
   /** The server delivers the channel's events. */
   Subscribed: 'subscribed',
+  /**
+   * Rejected by the server for good (e.g. `FORBIDDEN`): see `error`. Not
+   * retried, not resubscribed on reconnect; `subscribe()` asks again.
+   */
+  Error: 'error',
 } as const;
 /** One of {@link SubscriptionState}. */
 export type SubscriptionState = (typeof SubscriptionState)[keyof typeof SubscriptionState];
@@ -80,7 +85,7 @@ export class Subscription<E = Record<string, unknown>> extends Emitter<Subscript
     super();
   }
 
-  /** Wants the channel again after `unsubscribe()` or a rejection. */
+  /** Wants the channel again after `unsubscribe()` or a rejection (state `error`). */
   subscribe(): this {
     this.host.want(this as unknown as Subscription<never>);
     return this;

@@ -24,6 +24,7 @@ interface Setup {
   errors: AlbatrossClientError[];
   events: RealtimeEvent[];
   stale: StaleEvent[];
+  warnings: string[];
   tokens: () => number;
 }
 
@@ -32,7 +33,9 @@ function setup(options: Partial<ClientOptions> = {}): Setup {
   const network = new FakeSignal(true);
   const visibility = new FakeSignal(true);
   let issued = 0;
+  const warnings: string[] = [];
   const client = createClient({
+    warn: (message) => warnings.push(message),
     url: 'ws://test/ws',
     WebSocket: server.WebSocket,
     getToken: () => {
@@ -54,6 +57,7 @@ function setup(options: Partial<ClientOptions> = {}): Setup {
     errors: [],
     events: [],
     stale: [],
+    warnings,
     tokens: () => issued,
   };
   client.on('state', ({ old, new: now }) => s.states.push(`${old}->${now}`));
@@ -594,7 +598,7 @@ describe('subscription lifecycle', () => {
     expect(s.server.last.sent.at(-1)).toMatchObject({ type: 'unsubscribe', channels: ['tenant:t1:updates'] });
   });
 
-  it('a forbidden channel ends unsubscribed with the error; an unavailable one is retried', async () => {
+  it('a forbidden channel ends in state error with the error; an unavailable one is retried', async () => {
     const s = await connected();
     s.server.autoAck = false;
     const denied = s.client.subscribe('tenant:t2:a');
@@ -616,14 +620,35 @@ describe('subscription lifecycle', () => {
         { channel: 'tenant:t1:flaky', code: 'UNAVAILABLE', message: 'later' },
       ],
     });
-    expect(denied.state).toBe('unsubscribed');
+    expect(denied.state).toBe('error');
     expect(denied.error?.code).toBe('FORBIDDEN');
+    expect(denied.error?.details.channel).toBe('tenant:t2:a');
     expect(errors).toEqual(['FORBIDDEN']);
+    expect(s.client.getSnapshot().error?.code).toBe('UNAVAILABLE'); // the last one
     expect(flaky.state).toBe('subscribing');
     s.server.autoAck = true;
     await advance(1000);
     expect(flaky.state).toBe('subscribed');
-    expect(s.client.getSubscription('tenant:t2:a')).toBeUndefined();
+    // Kept, so hooks and getSubscription can show why.
+    expect(s.client.getSubscription('tenant:t2:a')).toBe(denied);
+    expect(s.client.subscribe('tenant:t2:a')).toBe(denied);
+    expect(denied.state).toBe('error');
+    // Not asked for again, neither by a retry nor after a reconnect...
+    const asked = () => s.server.subscribeLog.filter((e) => (typeof e === 'string' ? e : e.channel) === 'tenant:t2:a');
+    expect(asked()).toHaveLength(1);
+    s.server.last.serverClose(1006);
+    await advance(5000);
+    expect(s.client.state).toBe('connected');
+    expect(asked()).toHaveLength(1);
+    expect(denied.state).toBe('error');
+    // ...and the connected snapshot still says why the channel is dead.
+    expect(s.client.getSnapshot().error?.details.channel).toBe('tenant:t2:a');
+    // Only an explicit subscribe() asks again.
+    denied.subscribe();
+    await advance(0);
+    expect(asked()).toHaveLength(2);
+    expect(denied.state).toBe('subscribed');
+    expect(denied.error).toBeNull();
   });
 
   it('ignores an ack for a superseded request', async () => {
@@ -668,5 +693,145 @@ describe('subscription lifecycle', () => {
 describe('state enum', () => {
   it('exports the four states', () => {
     expect(Object.values(ConnectionState)).toEqual(['disconnected', 'connecting', 'connected', 'error']);
+  });
+});
+
+describe('failures a newcomer must be told about', () => {
+  it('a rejected subscription warns once per (code, channel), with both, however often it happens', async () => {
+    const s = await connected();
+    s.server.autoAck = false;
+    const reject = (channel: string, code: 'FORBIDDEN') => {
+      const frame = s.server.last.sent.filter((f) => f.type === 'subscribe').at(-1);
+      if (frame?.type !== 'subscribe') throw new Error('no subscribe');
+      s.server.last.push({ type: 'ack', id: frame.id, accepted: [], rejected: [{ channel, code, message: 'no' }] });
+    };
+    const sub = s.client.subscribe('tenant:t2:updates');
+    await advance(0);
+    reject('tenant:t2:updates', 'FORBIDDEN');
+    sub.subscribe(); // the app asks again: same answer, no second warning
+    await advance(0);
+    reject('tenant:t2:updates', 'FORBIDDEN');
+    s.client.subscribe('tenant:t3:updates');
+    await advance(0);
+    reject('tenant:t3:updates', 'FORBIDDEN');
+    expect(s.errors.map((e) => e.code)).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
+    expect(s.warnings).toHaveLength(2);
+    expect(s.warnings[0]).toMatch(/^\[albatross\] FORBIDDEN on channel "tenant:t2:updates": no\. .*not retried/);
+    expect(s.warnings[1]).toContain('"tenant:t3:updates"');
+  });
+
+  it('warns on the console by default in development, and never in production or with warn: false', async () => {
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const env = process.env.NODE_ENV;
+    try {
+      for (const [nodeEnv, warn, expected] of [
+        ['development', undefined, 1],
+        ['test', undefined, 1],
+        ['production', undefined, 0],
+        ['development', false, 0],
+      ] as const) {
+        spy.mockClear();
+        process.env.NODE_ENV = nodeEnv;
+        const server = new FakeServer();
+        server.refuseWith = 1006;
+        const client = createClient({
+          url: 'ws://test/ws',
+          WebSocket: server.WebSocket,
+          getToken: () => 'a.b.c',
+          network: new FakeSignal(true),
+          visibility: new FakeSignal(true),
+          random: () => 0.5,
+          ...(warn === undefined ? {} : { warn }),
+        });
+        client.connect();
+        await advance(10_000); // several refused attempts
+        expect(server.sockets.length).toBeGreaterThan(2);
+        client.disconnect();
+        expect(spy).toHaveBeenCalledTimes(expected);
+        if (expected) expect(String(spy.mock.calls[0]?.[0])).toContain('TRANSPORT');
+      }
+    } finally {
+      process.env.NODE_ENV = env;
+      spy.mockRestore();
+    }
+  });
+
+  it('an HTML page from getToken is a configuration error: state error, a clear message, no retry loop', async () => {
+    const html = '<!doctype html><html><head><script type="module" src="/@vite/client"></script></head></html>';
+    const s = setup({ getToken: () => html });
+    current = s;
+    s.client.connect();
+    await advance(0);
+    expect(s.client.state).toBe('error');
+    const error = s.client.getSnapshot().error;
+    expect(error?.code).toBe('CONFIG');
+    expect(error?.message).toBe('getToken() returned an HTML page instead of a token');
+    expect(error?.details.hint).toContain('r.ok');
+    await advance(300_000);
+    expect(s.server.sockets).toHaveLength(0); // never sent the page as a token
+    expect(s.delays).toEqual([]);
+    expect(s.warnings).toHaveLength(1);
+    expect(s.warnings[0]).toContain('CONFIG: getToken() returned an HTML page');
+  });
+
+  it('JSON, empty and spaced answers are refused the same way; an API key or JWT is not', async () => {
+    for (const [token, message] of [
+      ['{"token":"a.b.c"}', 'getToken() returned JSON instead of a token'],
+      ['', 'getToken() returned an empty token'],
+      ['Cannot GET /api/rt-token', 'getToken() returned something that is not a token (JWT or API key)'],
+    ] as const) {
+      const s = setup({ getToken: () => token });
+      s.client.connect();
+      await advance(0);
+      expect(s.client.state).toBe('error');
+      expect(s.client.error?.message).toBe(message);
+      expect(s.server.sockets).toHaveLength(0);
+    }
+    for (const token of ['ak_0123456789abcdefABCDEF', fakeJwt(1_700_003_600)]) {
+      const s = setup({ getToken: () => token });
+      s.client.connect();
+      await advance(0);
+      expect(s.client.state).toBe('connected');
+      expect(s.server.last.tokens).toEqual([token]);
+      s.client.disconnect();
+    }
+  });
+
+  it('a refused upgrade puts TRANSPORT, the close code and what to check in the snapshot while retrying', async () => {
+    const s = setup();
+    current = s;
+    s.server.refuseWith = 1006;
+    s.client.connect();
+    await advance(0);
+    const snapshot = s.client.getSnapshot();
+    expect(snapshot.state).toBe('connecting');
+    expect(snapshot.attempt).toBe(1);
+    expect(snapshot.error?.code).toBe('TRANSPORT');
+    expect(snapshot.error?.message).toBe('could not open a WebSocket to ws://test/ws');
+    expect(snapshot.error?.details.closeCode).toBe(1006);
+    expect(snapshot.error?.details.hint).toContain('`ws: true`');
+    expect(snapshot.error?.details.hint).toContain('--allowed-origins');
+    // Once in the server's hands, the snapshot is clean again.
+    s.server.refuseWith = null;
+    await advance(2000);
+    expect(s.client.getSnapshot()).toMatchObject({ state: 'connected', error: null });
+  });
+
+  it('a getToken that throws says what it threw, and is retried', async () => {
+    let calls = 0;
+    const s = setup({
+      getToken: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('token endpoint answered 404');
+        return fakeJwt(1_700_003_600);
+      },
+    });
+    current = s;
+    s.client.connect();
+    await advance(0);
+    expect(s.client.getSnapshot().error?.message).toBe('getToken() failed: token endpoint answered 404');
+    expect(s.client.state).toBe('connecting');
+    await advance(2000);
+    expect(s.client.state).toBe('connected');
   });
 });

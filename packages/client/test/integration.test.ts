@@ -146,6 +146,26 @@ describe('against the real gateway', () => {
     expect(calls).toBe(2);
   });
 
+  it('a page from an origin the gateway refuses is told which origin and which setting, and stops', async () => {
+    const gw = await gatewayFor({ allowedOrigins: ['https://app.example.com'] });
+    // What a browser on http://localhost:5173 sends.
+    class BrowserSocket extends WebSocket {
+      constructor(url: string) {
+        super(url, { origin: 'http://localhost:5173' });
+      }
+    }
+    const o = observe(gw.url, { WebSocket: BrowserSocket, warn: false });
+    o.client.connect();
+    await waitFor(() => o.client.state === 'error', 'error state');
+    const error = o.client.getSnapshot().error;
+    expect(error?.code).toBe('FORBIDDEN');
+    expect(error?.details.closeCode).toBe(4003);
+    expect(error?.message).toBe('origin http://localhost:5173 is not allowed: add it to --allowed-origins');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // 10× the minimum retry delay
+    expect(o.reconnects).toEqual([]);
+    expect(gw.gateway.connectionCount).toBe(0);
+  });
+
   it('stops for good when the server revokes the connection (4003)', async () => {
     const gw = await gatewayFor();
     const o = observe(gw.url);

@@ -1,4 +1,4 @@
-import type { ConnectionState } from '@albatross/client';
+import { type AlbatrossClientError, type ConnectionState, describeError } from '@albatross/client';
 import { type CSSProperties, type ReactNode, useEffect, useState } from 'react';
 import { useConnectionState } from './hooks.js';
 
@@ -10,8 +10,22 @@ export interface ConnectionIndicatorProps {
   defaultStyle?: boolean;
   /** Hide this long after connecting, ms (default 3000); `null` never hides. */
   hideAfterMs?: number | null;
-  /** Text per state; a retry adds "(attempt N)". */
+  /** Text per state; a retry adds "(attempt N)" and the last error's message. */
   labels?: Partial<Record<ConnectionState, string>>;
+}
+
+/**
+ * The words shown: the state, the retry attempt, and what went wrong last
+ * (a refused upgrade, a bad token, a rejected channel), so a failure never
+ * looks like a plain "Connecting…" or "Connected".
+ */
+function textOf(label: string, state: ConnectionState, attempt: number, error: AlbatrossClientError | null): string {
+  const tried = state === 'connecting' && attempt > 0 ? `${label} (attempt ${attempt})` : label;
+  if (!error || state === 'disconnected') return tried;
+  const channel = error.details.channel;
+  if (state === 'connected')
+    return channel === undefined ? tried : `${tried}, but "${channel}" was refused (${error.code})`;
+  return `${tried}: ${error.message}`;
 }
 
 const LABELS: Record<ConnectionState, string> = {
@@ -43,7 +57,9 @@ const PILL: CSSProperties = {
 /**
  * The connection state for people: a live region (`role="status"`) whose
  * text says the state (never colour alone), the retry attempt while
- * reconnecting, and that hides itself 3 s after connecting. Unstyled unless
+ * reconnecting, the last error (text, and in full as `title`, with the
+ * close code and what to check), and that hides itself 3 s after connecting
+ * (not while a channel is refused). Unstyled unless
  * `defaultStyle`; style it through `.albatross-indicator--connected` etc. or
  * `[data-state]`.
  *
@@ -62,14 +78,16 @@ export function ConnectionIndicator({
 }: ConnectionIndicatorProps): ReactNode {
   const { state, attempt, error } = useConnectionState();
   const [hidden, setHidden] = useState(false);
+  // A connected client with a refused channel is not "all good": stay visible.
+  const problem = state === 'connected' ? error?.details.channel !== undefined : error !== null;
   useEffect(() => {
     setHidden(false);
-    if (state !== 'connected' || hideAfterMs === null) return;
+    if (state !== 'connected' || hideAfterMs === null || problem) return;
     const timer = setTimeout(() => setHidden(true), hideAfterMs);
     return () => clearTimeout(timer);
-  }, [state, hideAfterMs]);
+  }, [state, hideAfterMs, problem]);
   const label = labels?.[state] ?? LABELS[state];
-  const text = state === 'connecting' && attempt > 0 ? `${label} (attempt ${attempt})` : label;
+  const text = textOf(label, state, attempt, error);
   const classes = ['albatross-indicator', `albatross-indicator--${state}`, className].filter(Boolean).join(' ');
   // The live region stays mounted while hidden, so the next change is still announced.
   return (
@@ -79,8 +97,9 @@ export function ConnectionIndicator({
       className={classes}
       data-state={state}
       data-attempt={attempt}
+      data-error-code={problem && error ? error.code : undefined}
       data-hidden={hidden ? '' : undefined}
-      title={state === 'error' && error ? error.message : undefined}
+      title={problem && error ? describeError(error) : undefined}
       style={defaultStyle && !hidden ? PILL : undefined}
     >
       {hidden ? null : (

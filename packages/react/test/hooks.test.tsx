@@ -284,3 +284,71 @@ describe('useEvent and useLatestEvent', () => {
       .toEqualTypeOf<'user.created'>();
   });
 });
+
+function Guarded({ channel }: { channel: string }) {
+  const { state, error } = useSubscription(channel);
+  return <p data-testid={channel}>{error ? `${state}: ${error.code} ${error.details.channel}` : state}</p>;
+}
+
+describe('a channel the server refuses', () => {
+  it('useSubscription returns the error state, and development warns once per (code, channel)', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const { server, client } = fakeClient(); // default warn: console, NODE_ENV is not production under test
+    server.autoAck = false;
+    const refuse = () => {
+      for (const frame of server.last.sent) {
+        if (frame.type !== 'subscribe') continue;
+        server.last.push({
+          type: 'ack',
+          id: frame.id,
+          accepted: [],
+          rejected: frame.channels.map((entry) => ({
+            channel: typeof entry === 'string' ? entry : entry.channel,
+            code: 'FORBIDDEN' as const,
+            message: 'not your tenant',
+          })),
+        });
+      }
+      server.last.sent.length = 0;
+    };
+    const view = render(
+      <StrictMode>
+        <RealtimeProvider client={client}>
+          <Guarded channel="tenant:t2:updates" />
+          <Guarded channel="tenant:t2:updates" />
+        </RealtimeProvider>
+      </StrictMode>,
+    );
+    await flush();
+    act(refuse);
+    expect(screen.getAllByTestId('tenant:t2:updates').map((p) => p.textContent)).toEqual([
+      'error: FORBIDDEN tenant:t2:updates',
+      'error: FORBIDDEN tenant:t2:updates',
+    ]);
+    // A remount asks again (the server may have changed its mind); the same refusal is not warned twice.
+    view.rerender(
+      <StrictMode>
+        <RealtimeProvider client={client}>
+          <p>elsewhere</p>
+        </RealtimeProvider>
+      </StrictMode>,
+    );
+    await flush();
+    view.rerender(
+      <StrictMode>
+        <RealtimeProvider client={client}>
+          <Guarded channel="tenant:t2:updates" />
+          <Guarded channel="tenant:t3:updates" />
+        </RealtimeProvider>
+      </StrictMode>,
+    );
+    await flush();
+    act(refuse);
+    expect(screen.getByTestId('tenant:t3:updates').textContent).toBe('error: FORBIDDEN tenant:t3:updates');
+    expect(warn.mock.calls.map((call) => call[0])).toEqual([
+      expect.stringMatching(/^\[albatross\] FORBIDDEN on channel "tenant:t2:updates": not your tenant\. /),
+      expect.stringMatching(/^\[albatross\] FORBIDDEN on channel "tenant:t3:updates": not your tenant\. /),
+    ]);
+    expect(client.state).toBe('connected');
+  });
+});

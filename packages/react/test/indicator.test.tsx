@@ -1,6 +1,7 @@
+import type { ClientOptions } from '@albatross/client';
 import { act, cleanup, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConnectionIndicator, INDICATOR_COLORS, RealtimeProvider } from '../src/index.js';
+import { ConnectionIndicator, INDICATOR_COLORS, RealtimeProvider, useSubscription } from '../src/index.js';
 import { fakeClient } from './support.js';
 
 beforeEach(() => {
@@ -13,14 +14,34 @@ afterEach(() => {
 
 const advance = (ms: number) => act(() => vi.advanceTimersByTimeAsync(ms));
 
-function mount(props: Parameters<typeof ConnectionIndicator>[0] = {}) {
-  const setup = fakeClient();
+function mount(props: Parameters<typeof ConnectionIndicator>[0] = {}, options: Partial<ClientOptions> = {}) {
+  const setup = fakeClient({ warn: false, ...options });
   const view = render(
     <RealtimeProvider client={setup.client}>
       <ConnectionIndicator {...props} />
     </RealtimeProvider>,
   );
   return { ...setup, view, status: () => screen.getByRole('status') };
+}
+
+function Feed() {
+  const { state, error } = useSubscription('tenant:t9:updates');
+  return (
+    <p data-testid="feed">
+      {state} {error?.code}
+    </p>
+  );
+}
+
+function fakeClientView() {
+  const setup = fakeClient({ warn: false });
+  render(
+    <RealtimeProvider client={setup.client}>
+      <ConnectionIndicator />
+      <Feed />
+    </RealtimeProvider>,
+  );
+  return { ...setup, status: () => screen.getByRole('status') };
 }
 
 describe('ConnectionIndicator', () => {
@@ -45,10 +66,10 @@ describe('ConnectionIndicator', () => {
     expect(status().textContent).toBe('');
     server.refuseWith = 1006;
     act(() => server.last.serverClose(1006));
-    expect(status().textContent).toBe('Connecting… (attempt 1)');
+    expect(status().textContent).toBe('Connecting… (attempt 1): connection closed unexpectedly');
     expect(status().className).toBe('albatross-indicator albatross-indicator--connecting');
     await advance(10);
-    expect(status().textContent).toBe('Connecting… (attempt 2)');
+    expect(status().textContent).toBe('Connecting… (attempt 2): could not open a WebSocket to ws://test/ws');
     expect(status().dataset.attempt).toBe('2');
     server.refuseWith = null;
     await advance(40);
@@ -59,10 +80,54 @@ describe('ConnectionIndicator', () => {
     const { status, server } = mount();
     await advance(0);
     act(() => server.last.serverClose(4003, 'credential revoked'));
-    expect(status().textContent).toBe('Connection error');
-    expect(status().title).toBe('credential revoked');
+    expect(status().textContent).toBe('Connection error: credential revoked');
+    expect(status().title).toBe('FORBIDDEN: credential revoked (close code 4003)');
+    expect(status().dataset.errorCode).toBe('FORBIDDEN');
     await advance(10_000);
-    expect(status().textContent).toBe('Connection error'); // never auto-hidden
+    expect(status().textContent).toBe('Connection error: credential revoked'); // never auto-hidden
+  });
+
+  it('a refused upgrade (no proxy, refused Origin) says so in the text and what to check in the title', async () => {
+    const { status, server } = mount({}, { minReconnectDelayMs: 1000, maxReconnectDelayMs: 1000 });
+    server.refuseWith = 1006;
+    await advance(0);
+    expect(status().textContent).toBe('Connecting… (attempt 1): could not open a WebSocket to ws://test/ws');
+    expect(status().title).toMatch(/^TRANSPORT: could not open a WebSocket to ws:\/\/test\/ws \(close code 1006\)\. /);
+    expect(status().title).toContain('(`ws: true`)');
+    expect(status().title).toContain('--allowed-origins');
+    await advance(5000);
+    expect(Number(status().dataset.attempt)).toBeGreaterThan(1);
+    expect(status().textContent).toMatch(/^Connecting… \(attempt \d+\): could not open a WebSocket/);
+  });
+
+  it('an HTML page instead of a token is a connection error, not "Connecting…" forever', async () => {
+    const { status, server } = mount({}, { getToken: () => '<!doctype html><html></html>' });
+    await advance(60_000);
+    expect(status().dataset.state).toBe('error');
+    expect(status().textContent).toBe('Connection error: getToken() returned an HTML page instead of a token');
+    expect(status().title).toContain('check `r.ok`');
+    expect(server.sockets).toHaveLength(0);
+  });
+
+  it('"Connected" with a refused channel says which and stays visible', async () => {
+    const { status, server } = fakeClientView();
+    server.autoAck = false;
+    await advance(0);
+    const frame = server.last.sent.find((f) => f.type === 'subscribe');
+    if (frame?.type !== 'subscribe') throw new Error('no subscribe');
+    act(() =>
+      server.last.push({
+        type: 'ack',
+        id: frame.id,
+        accepted: [],
+        rejected: [{ channel: 'tenant:t9:updates', code: 'FORBIDDEN', message: 'channel not allowed for this token' }],
+      }),
+    );
+    expect(screen.getByTestId('feed').textContent).toBe('error FORBIDDEN');
+    expect(status().textContent).toBe('Connected, but "tenant:t9:updates" was refused (FORBIDDEN)');
+    expect(status().title).toContain('FORBIDDEN on channel "tenant:t9:updates": channel not allowed for this token');
+    await advance(10_000);
+    expect(status().hasAttribute('data-hidden')).toBe(false);
   });
 
   it('shows disconnected after the app disconnects', async () => {

@@ -1,10 +1,10 @@
-import { createClient } from '@albatross/client';
+import { type ClientOptions, createClient } from '@albatross/client';
 import { FakeServer, FakeSignal } from '../../client/test/support/fake-server.js';
 
 export { FakeServer, FakeSignal };
 
 /** A real client wired to the in-process fake server (sockets open on a microtask). */
-export function fakeClient() {
+export function fakeClient(options: Partial<ClientOptions> = {}) {
   const server = new FakeServer();
   const network = new FakeSignal(true);
   const client = createClient({
@@ -16,6 +16,7 @@ export function fakeClient() {
     random: () => 0.5,
     minReconnectDelayMs: 20,
     maxReconnectDelayMs: 40,
+    ...options,
   });
   return { server, client, network };
 }

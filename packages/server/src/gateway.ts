@@ -22,11 +22,12 @@ import { type ChannelAuthorizer, ChannelPolicy, DEFAULT_BASELINE } from './chann
 import type { Rate } from './config/rate.js';
 import { Admission, type AdmissionTicket } from './connection/admission.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
+import { DRAIN_MS_PER_CONNECTION, drainWindowMs } from './drain-window.js';
 import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
 import { createAdminCheck } from './http/admin-auth.js';
 import { type ConnectionInfo, createHttpApi, type DisconnectFilter } from './http/api.js';
-import { createOriginCheck } from './http/origin.js';
+import { createOriginCheck, originRefusal } from './http/origin.js';
 import { rejectUpgrade } from './http/respond.js';
 import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
 import { sourceKey } from './limits/source-address.js';
@@ -114,6 +115,12 @@ export interface GatewayOptions {
   idleTimeoutMs?: number;
   /** Window over which a graceful shutdown closes clients (default 10 s). */
   drainMs?: number;
+  /**
+   * Drain window per connection, ms (default 1: about 1000 reconnects/s):
+   * the closes are spread over `connections × this`, at most `drainMs`, so a
+   * handful of clients reconnect at once.
+   */
+  drainMsPerConnection?: number;
   /** Allowed browser origins; empty: same-origin only in production, any otherwise. `*` allows any. */
   allowedOrigins?: readonly string[];
   /** Production mode (default: `NODE_ENV === 'production'`). */
@@ -162,7 +169,8 @@ export interface Gateway {
   /**
    * Graceful shutdown: `/ready` turns 503 and upgrades are refused, then every
    * client is closed 1001 with `{"reconnect_after_ms":N}`, spread over
-   * `windowMs` (default `drainMs`), then the broker stops.
+   * `connections × drainMsPerConnection` ms, at most `windowMs`
+   * (default `drainMs`), then the broker stops.
    */
   drain(windowMs?: number): Promise<void>;
   /** Immediate shutdown: closes every connection with 1001 now and stops the broker. */
@@ -342,6 +350,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   /**
+   * Refuses a browser's upgrade from an origin not allowed. A page never sees
+   * an HTTP refusal's status or body (only close code 1006), so the handshake
+   * completes and the socket is closed at once with 4003 and a reason naming
+   * the origin and the setting; no frame is ever read from it, so nothing
+   * reaches the gateway. Not counted as a connection.
+   */
+  const refuseOrigin = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const reason = originRefusal(String(req.headers.origin));
+    metrics.refusedUpgrades.inc({ code: ErrorCode.FORBIDDEN });
+    logger.warn(
+      { url: redactUrl(req.url), origin: req.headers.origin, setting: 'allowed-origins', code: ErrorCode.FORBIDDEN },
+      `upgrade refused: ${reason}`,
+    );
+    if (socket.destroyed) return;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => {});
+      ws.close(CloseCode.FORBIDDEN, reason);
+      // A peer that never answers the close: do not keep its socket.
+      setTimeout(() => ws.terminate(), 5000).unref();
+    });
+  };
+
+  /**
    * Holds `ticket` until `socket` closes, whichever way it ends (refused,
    * abandoned by ws after a bad handshake, or a connection's close), so a
    * slot is never leaked and never released twice.
@@ -383,7 +414,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
     if (!originAllowed(req)) {
-      refuse(req, socket, new AlbatrossError(ErrorCode.FORBIDDEN, 'origin not allowed'));
+      refuseOrigin(req, socket, head);
       return;
     }
     if (closing) {
@@ -637,7 +668,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (closing) return stop();
       closing = true;
       const list = [...connections.keys()];
-      logger.info({ connections: list.length, window_ms: windowMs }, 'draining');
+      const maxWindowMs = windowMs;
+      windowMs = drainWindowMs(list.length, maxWindowMs, options.drainMsPerConnection ?? DRAIN_MS_PER_CONNECTION);
+      logger.info({ connections: list.length, window_ms: windowMs, max_window_ms: maxWindowMs }, 'draining');
       // Spread closes evenly over the window with jitter, and tell each client
       // a random back-off, so a deploy does not make every client reconnect at once.
       const closes = list.map(async (connection, index) => {

@@ -1,5 +1,4 @@
 import cluster from 'node:cluster';
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,10 +6,19 @@ import { SignJWT } from 'jose';
 import { type ApiKeyVerifier, StaticApiKeyVerifier } from '../auth/api-keys.js';
 import { createJwtVerifier, type JwtOptions } from '../auth/jwt.js';
 import { createBroker } from '../broker/factory.js';
-import { ConfigError, envName, parseFlags, resolveConfig, SETTINGS, type ServerConfig } from '../config/settings.js';
+import {
+  ConfigError,
+  drainWindowCapMs,
+  envName,
+  parseFlags,
+  resolveConfig,
+  SETTINGS,
+  type ServerConfig,
+} from '../config/settings.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { httpServerOptions } from '../http/server-timeouts.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { type DevSecrets, loadDevSecrets } from './dev-secrets.js';
 import { runPrimary, type WorkerMessage } from './primary.js';
 
 const USAGE = `Usage: albatross serve [--flag value ...]
@@ -98,7 +106,7 @@ async function authOptions(config: ServerConfig): Promise<{ jwt?: JwtOptions; ap
   return { ...(hasJwt ? { jwt } : {}), ...(apiKeys ? { apiKeys } : {}) };
 }
 
-async function printDemo(config: ServerConfig, port: number): Promise<void> {
+async function printDemo(config: ServerConfig, port: number, secrets: DevSecrets | undefined): Promise<void> {
   if (config.jwtSecret === undefined) return;
   const token = await new SignJWT({ tenant_id: 'demo-tenant', roles: ['Member'] })
     .setProtectedHeader({ alg: 'HS256' })
@@ -114,6 +122,13 @@ async function printDemo(config: ServerConfig, port: number): Promise<void> {
       `  WebSocket:   ${base.replace('http', 'ws')}/ws  (send {"type":"auth","token":"<token>"} first)`,
       `  Demo token:  ${token}`,
       '               (user demo-user, tenant demo-tenant, valid 24 h)',
+      ...(secrets === undefined
+        ? []
+        : [
+            `  Secrets:     ${secrets.created ? 'created' : 'reused'} ${secrets.file}`,
+            '               (JWT secret and admin key are kept there: tokens and the curl below stay valid',
+            '               across restarts; delete the file to make new ones)',
+          ]),
       '  Publish to the demo tenant:',
       `    curl -s -X POST ${base}/api/publish -H 'Authorization: Bearer ${config.adminKey ?? ''}' \\`,
       `      -H 'Content-Type: application/json' \\`,
@@ -125,10 +140,14 @@ async function printDemo(config: ServerConfig, port: number): Promise<void> {
 
 async function serve(argv: readonly string[]): Promise<void> {
   const config = await loadConfig(argv, process.env);
-  if (config.dev) {
-    config.jwtSecret ??= randomBytes(24).toString('base64url');
-    config.adminKey ??= randomBytes(18).toString('base64url');
+  let devSecrets: DevSecrets | undefined;
+  if (config.dev && (config.jwtSecret === undefined || config.adminKey === undefined)) {
+    // Kept on disk, so a restart does not invalidate the open tab's token or the printed curl command.
+    devSecrets = await loadDevSecrets(config.devDataDir, config);
+    config.jwtSecret = devSecrets.jwtSecret;
+    config.adminKey = devSecrets.adminKey;
   }
+  const drainMs = drainWindowCapMs(config);
   const auth = await authOptions(config);
   const logger: Logger = createLogger({ level: config.logLevel });
   // The listening line is a contract (deploy scripts wait for it): written whatever the log level.
@@ -149,7 +168,7 @@ async function serve(argv: readonly string[]): Promise<void> {
         ...(config.jwtSecret === undefined ? {} : { ALBATROSS_JWT_SECRET: config.jwtSecret }),
         ...(config.adminKey === undefined ? {} : { ALBATROSS_ADMIN_KEY: config.adminKey }),
       },
-      onListening: (port) => (config.dev ? printDemo(config, port) : undefined),
+      onListening: (port) => (config.dev ? printDemo(config, port, devSecrets) : undefined),
     });
     return;
   }
@@ -192,7 +211,8 @@ async function serve(argv: readonly string[]): Promise<void> {
       : { maxConnectionsPerTenant: config.maxConnectionsPerTenant }),
     ...(config.maxConnectionsPerUser === undefined ? {} : { maxConnectionsPerUser: config.maxConnectionsPerUser }),
     idleTimeoutMs: config.idleTimeoutMs,
-    drainMs: config.drainMs,
+    drainMs,
+    drainMsPerConnection: config.drainMsPerConnection,
     allowedOrigins: config.allowedOrigins,
     perMessageDeflate: config.perMessageDeflate,
     metricsTenantLabel: config.metricsTenantLabel,
@@ -213,7 +233,7 @@ async function serve(argv: readonly string[]): Promise<void> {
     process.send?.({ type: 'listening', port } satisfies WorkerMessage);
   } else {
     listeningLogger.info({ port, host: config.host, broker: broker.kind }, 'listening');
-    if (config.dev) await printDemo(config, port);
+    if (config.dev) await printDemo(config, port, devSecrets);
   }
 
   let firstSignalAt = 0;
@@ -227,9 +247,9 @@ async function serve(argv: readonly string[]): Promise<void> {
       return;
     }
     firstSignalAt = now;
-    logger.info({ signal, drain_ms: config.drainMs }, 'shutting down');
+    logger.info({ signal, drain_ms: drainMs }, 'shutting down');
     gateway
-      .drain(config.drainMs)
+      .drain(drainMs)
       .then(() => new Promise<void>((resolve) => server.close(() => resolve())))
       .then(() => {
         logger.info({}, 'stopped');

@@ -205,8 +205,15 @@ export const SETTINGS = [
   {
     name: 'drain-ms',
     kind: { type: 'int', min: 0, max: 10 * 60_000 },
-    default: '10000',
-    description: 'Window over which SIGTERM/SIGINT closes clients (1001) before exiting.',
+    description:
+      'Longest window over which SIGTERM/SIGINT closes clients (1001) before exiting; the window used is --drain-ms-per-connection × connections. Default 10000, 1000 with --dev.',
+  },
+  {
+    name: 'drain-ms-per-connection',
+    kind: { type: 'int', min: 0, max: 60_000 },
+    default: '1',
+    description:
+      'Drain window per open connection (1: clients come back at about 1000/s, a handful at once), capped by --drain-ms.',
   },
   {
     name: 'allowed-origins',
@@ -257,7 +264,15 @@ export const SETTINGS = [
     name: 'dev',
     kind: { type: 'bool' },
     default: 'false',
-    description: 'Development mode: generate a JWT secret and admin key when unset and print a demo token.',
+    description:
+      'Development mode: generate a JWT secret and admin key when unset, keep them in --dev-data-dir for the next start, print a demo token, drain in 1 s.',
+  },
+  {
+    name: 'dev-data-dir',
+    kind: { type: 'string' },
+    default: '.albatross/dev',
+    description:
+      'Where --dev keeps its generated JWT secret and admin key (secrets.json, mode 0600; the directory ignores itself in git), relative to the working directory.',
   },
 ] as const satisfies readonly SettingSpec[];
 
@@ -303,7 +318,9 @@ export interface ServerConfig {
   maxConnectionsPerTenant?: number;
   maxConnectionsPerUser?: number;
   idleTimeoutMs: number;
-  drainMs: number;
+  /** Unset: {@link drainWindowCapMs} decides (10 s, 1 s with `--dev`). */
+  drainMs?: number;
+  drainMsPerConnection: number;
   allowedOrigins: string[];
   perMessageDeflate: boolean;
   metricsTenantLabel: boolean;
@@ -312,6 +329,12 @@ export interface ServerConfig {
   writeCoalesceMs: number;
   logLevel: LogLevel;
   dev: boolean;
+  devDataDir: string;
+}
+
+/** The drain window cap: `--drain-ms`, else 10 s, or 1 s in development (a restart should feel instant). */
+export function drainWindowCapMs(config: Pick<ServerConfig, 'drainMs' | 'dev'>): number {
+  return config.drainMs ?? (config.dev ? 1000 : 10_000);
 }
 
 /** A configuration error: names the setting and why, in one line. */

@@ -40,3 +40,19 @@ function normalise(origin: string): string | null {
     return null;
   }
 }
+
+/** Longest close reason a WebSocket close frame carries (125-byte payload minus the code). */
+const MAX_REASON_BYTES = 123;
+
+/**
+ * Why an upgrade's `Origin` was refused, naming the origin and the setting
+ * that allows it; short enough to be a WebSocket close reason (the only
+ * thing a browser page can read about a refusal).
+ */
+export function originRefusal(origin: string): string {
+  const tail = ' is not allowed: add it to --allowed-origins';
+  let shown = origin.replace(/[^\x20-\x7e]/g, '?');
+  const room = MAX_REASON_BYTES - 'origin '.length - tail.length;
+  if (shown.length > room) shown = `${shown.slice(0, room - 3)}...`;
+  return `origin ${shown}${tail}`;
+}

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { originRefusal } from '../../src/http/origin.js';
 import { type Running, signToken, startGateway, TestClient, UpgradeRefused } from '../support/harness.js';
 
 let running: Running | null = null;
@@ -131,13 +132,16 @@ describe('connection limits', () => {
 });
 
 describe('origin allowlist', () => {
-  it('refuses a browser upgrade from an origin not on the list with 403, and allows listed and origin-less ones', async () => {
+  it('refuses a browser upgrade from an origin not on the list with a close reason naming it and the setting, and allows listed and origin-less ones', async () => {
     running = await startGateway({ allowedOrigins: ['https://app.example.com'] });
-    const bad = await TestClient.connect(running.wsUrl, { origin: 'https://evil.example.net' }).catch(
-      (e: unknown) => e,
-    );
-    expect((bad as UpgradeRefused).status).toBe(403);
-    expect(JSON.parse((bad as UpgradeRefused).body)).toMatchObject({ code: 'FORBIDDEN' });
+    const bad = await TestClient.connect(running.wsUrl, { origin: 'https://evil.example.net' });
+    // What a browser page can read: the close code and reason (an HTTP 403 would show as a bare 1006).
+    expect(await bad.waitClose()).toEqual({
+      code: 4003,
+      reason: 'origin https://evil.example.net is not allowed: add it to --allowed-origins',
+    });
+    expect(bad.frames).toEqual([]); // nothing is served on it
+    expect(running.gateway.connectionCount).toBe(0);
     const good = await TestClient.connect(running.wsUrl, { origin: 'https://app.example.com' });
     good.close();
     const none = await TestClient.connect(running.wsUrl);
@@ -147,10 +151,24 @@ describe('origin allowlist', () => {
   it('allows only same-origin in production when the list is empty', async () => {
     running = await startGateway({ production: true });
     const port = running.port;
-    const cross = await TestClient.connect(running.wsUrl, { origin: 'http://localhost:1' }).catch((e: unknown) => e);
-    expect((cross as UpgradeRefused).status).toBe(403);
+    const cross = await TestClient.connect(running.wsUrl, { origin: 'http://localhost:1' });
+    expect((await cross.waitClose()).reason).toBe(
+      'origin http://localhost:1 is not allowed: add it to --allowed-origins',
+    );
     const same = await TestClient.connect(running.wsUrl, { origin: `http://127.0.0.1:${port}` });
     same.close();
+  });
+});
+
+describe('origin refusal reason', () => {
+  it('fits a close frame whatever the origin, and names the setting', () => {
+    const long = `https://${'a'.repeat(300)}.example.com`;
+    const reason = originRefusal(long);
+    expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
+    expect(reason).toMatch(/^origin https:\/\/a+\.\.\. is not allowed: add it to --allowed-origins$/);
+    expect(originRefusal('http://ü.example')).toBe(
+      'origin http://?.example is not allowed: add it to --allowed-origins',
+    );
   });
 });
 

@@ -99,6 +99,26 @@ describe('graceful drain', () => {
     expect(running.gateway.connectionCount).toBe(0);
   });
 
+  it('scales the window with the connection count: a handful of clients are closed and told to come back at once', async () => {
+    running = await startGateway();
+    const clients = await Promise.all(
+      Array.from(
+        { length: 3 },
+        async (_, i) => (await TestClient.authed(running?.wsUrl ?? '', await signToken({ sub: `u${i}` }))).client,
+      ),
+    );
+    const started = Date.now();
+    const draining = running.gateway.drain(60_000); // a long cap that 3 clients must not wait for
+    const closes = await Promise.all(clients.map((client) => client.waitClose(20_000)));
+    for (const close of closes) {
+      expect(close.code).toBe(1001);
+      // 3 connections at 1000/s: a 3 ms window, so no client is told to wait longer.
+      expect((JSON.parse(close.reason) as { reconnect_after_ms: number }).reconnect_after_ms).toBeLessThanOrEqual(3);
+    }
+    await draining;
+    expect(Date.now() - started).toBeLessThan(20_000); // far from the 60 s cap, whatever the machine's load
+  });
+
   it('delivers what was queued before the close frame', async () => {
     running = await startGateway();
     const { client } = await TestClient.authed(running.wsUrl, await signToken());
