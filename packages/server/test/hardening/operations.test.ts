@@ -5,7 +5,16 @@ import { StaticApiKeyVerifier } from '../../src/auth/api-keys.js';
 import { MemoryBroker } from '../../src/broker/memory.js';
 import type { Broker } from '../../src/broker/types.js';
 import { createLogger } from '../../src/log/logger.js';
-import { ADMIN_KEY, get, post, type Running, signToken, startGateway, TestClient } from '../support/harness.js';
+import {
+  ADMIN_KEY,
+  get,
+  post,
+  type Running,
+  randomSecret,
+  signToken,
+  startGateway,
+  TestClient,
+} from '../support/harness.js';
 
 let running: Running | null = null;
 afterEach(async () => {
@@ -210,7 +219,7 @@ describe('observability', () => {
       },
     });
     const logger = createLogger({ level: 'debug', destination });
-    const apiKey = 'super-secret-api-key-value';
+    const apiKey = randomSecret('api-key');
     running = await startGateway({
       logger,
       auth: {

@@ -3,11 +3,20 @@ import type { ErrorFrame, ServerFrame, WelcomeFrame } from '@albatross/protocol'
 import { describe, expect, it } from 'vitest';
 import { StaticApiKeyVerifier } from '../../src/auth/api-keys.js';
 import { createLogger } from '../../src/log/logger.js';
-import { expectRefused, SECRET, sha256Hex, signToken, TestClient, useGateways } from '../support/harness.js';
+import {
+  expectRefused,
+  randomSecret,
+  SECRET,
+  sha256Hex,
+  signToken,
+  TestClient,
+  useGateways,
+} from '../support/harness.js';
 
 const env = useGateways();
 const now = () => Math.floor(Date.now() / 1000);
-const API_KEY = 'ak_live_0123456789abcdef';
+// Random per run: the redaction test greps the log for it.
+const API_KEY = randomSecret('ak_live');
 
 function keyVerifier(): StaticApiKeyVerifier {
   return new StaticApiKeyVerifier([
@@ -398,14 +407,15 @@ describe('query credentials are redacted in every log line', () => {
     await b.next('welcome');
     await refused(`${g.wsUrl}?access_token=${bad}`);
     await refused(`${g.wsUrl}?access_token=${expired}&x=1`);
-    await refused(`${g.wsUrl}?api_key=wrong-key-value-123`);
+    const wrongKey = randomSecret('wrong-key');
+    await refused(`${g.wsUrl}?api_key=${wrongKey}`);
     a.close();
     b.close();
     await a.waitClose();
     await b.waitClose();
     await new Promise((resolve) => setImmediate(resolve));
     expect(out).toContain('upgrade refused');
-    for (const secret of [good, bad, expired, API_KEY, 'wrong-key-value-123']) {
+    for (const secret of [good, bad, expired, API_KEY, wrongKey]) {
       expect(out).not.toContain(secret);
       // Not even the signature part of a JWT.
       expect(out).not.toContain(secret.split('.').at(-1));

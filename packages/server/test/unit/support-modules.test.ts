@@ -4,6 +4,7 @@ import { buildEventFrame, buildHistoryBody } from '../../src/broker/event-frame.
 import { AlbatrossError, toAlbatrossError } from '../../src/errors.js';
 import { GATEWAY_DEFAULTS } from '../../src/gateway.js';
 import { createLogger, redactUrl } from '../../src/log/logger.js';
+import { randomSecret } from '../support/harness.js';
 
 describe('AlbatrossError / toAlbatrossError', () => {
   it('carries a code, its HTTP status and body', () => {
@@ -18,10 +19,11 @@ describe('AlbatrossError / toAlbatrossError', () => {
     expect(toAlbatrossError(own)).toBe(own);
     const coded = Object.assign(new Error('slow'), { code: 'RATE_LIMITED' });
     expect(toAlbatrossError(coded)).toMatchObject({ code: 'RATE_LIMITED', message: 'slow' });
-    const secret = new Error('password=hunter2 at db.internal');
+    const password = randomSecret('password');
+    const secret = new Error(`password=${password} at db.internal`);
     const hidden = toAlbatrossError(secret);
     expect(hidden.code).toBe('INTERNAL');
-    expect(hidden.message).not.toContain('hunter2');
+    expect(hidden.message).not.toContain(password);
     expect(hidden.cause).toBe(secret);
     expect(toAlbatrossError(Object.assign(new Error('x'), { code: 'ECONNRESET' })).code).toBe('INTERNAL');
     expect(toAlbatrossError('string').code).toBe('INTERNAL');
@@ -52,11 +54,14 @@ describe('createLogger', () => {
       },
     });
     const logger = createLogger({ destination });
-    logger.info({ token: 'T1', nested: { api_key: 'K1', deeper: { authorization: 'Bearer A1' } } }, 'x');
-    logger.child({ admin_key: 'AK' }).info({ access_token: 'AT' }, 'y');
+    // Random and long: a short value like `T1` occurs in timestamps by chance.
+    const [token, apiKey, bearer, adminKey, accessToken] = ['t', 'k', 'a', 'ak', 'at'].map(randomSecret);
+    logger.info({ token, nested: { api_key: apiKey, deeper: { authorization: `Bearer ${bearer}` } } }, 'x');
+    logger.child({ admin_key: adminKey }).info({ access_token: accessToken }, 'y');
     await new Promise((resolve) => setImmediate(resolve));
     expect(out).toContain('"msg":"x"');
-    for (const secret of ['T1', 'K1', 'A1', 'AT']) expect(out).not.toContain(secret);
+    expect(out).toContain('"msg":"y"');
+    for (const secret of [token, apiKey, bearer, adminKey, accessToken]) expect(out).not.toContain(secret);
   });
 });
 
