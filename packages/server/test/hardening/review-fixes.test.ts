@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { EventFrame } from '@albatross/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApiKeyVerifier, StaticApiKeyVerifier } from '../../src/auth/api-keys.js';
 import type { Identity } from '../../src/auth/identity.js';
 import { type Running, signToken, startGateway, TestClient, type UpgradeRefused } from '../support/harness.js';
@@ -93,9 +93,11 @@ describe('revocation racing authentication', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let inFlight = 0;
     const verifier: ApiKeyVerifier = {
       async verify(key): Promise<Identity | null> {
         const identity = await inner.verify(key);
+        inFlight += 1;
         await gate; // the key is revoked while we wait here
         return identity;
       },
@@ -109,7 +111,8 @@ describe('revocation racing authentication', () => {
     // First-frame path.
     const framed = await TestClient.connect(running.wsUrl);
     framed.send({ type: 'auth', token: 'slow-key-secret' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Both verifications are past the key check and waiting (an event, not a sleep).
+    await vi.waitFor(() => expect(inFlight).toBe(2), { timeout: 10_000, interval: 5 });
     expect(inner.revoke('k1')).toBe(true);
     release();
     expect(((await upgrading) as UpgradeRefused).status).toBe(401);

@@ -170,7 +170,7 @@ describe('gateway nodes when Redis restarts empty', () => {
     a.send({ type: 'subscribe', id: 3, channels: ['tenant:t1:other'] });
     const refused = await a.next('ack');
     expect(refused).toMatchObject({ rejected: [{ channel: 'tenant:t1:other', code: 'UNAVAILABLE' }] });
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(10_000); // fails fast: far below a hang, with room for a busy machine
 
     await redis.restart();
     for (const node of nodes) {
