@@ -139,20 +139,3 @@ describe('token refresh re-authorizes held channels', () => {
     expect(await client.quiet()).toEqual([]);
   });
 });
-
-describe('replays are paced, not cut off', () => {
-  it('a client recovering more than the outbound budget gets all of it without a 4009', async () => {
-    running = await startGateway({ slowConsumerBytes: 64 * 1024, historySize: 500 });
-    const payload = { blob: 'y'.repeat(4 * 1024) };
-    for (let i = 0; i < 400; i++)
-      await running.gateway.publish({ channel: 'user:u1:updates', event_type: 'e', payload });
-    const { client, welcome } = await TestClient.authed(running.wsUrl, await signToken());
-    const epoch = welcome.type === 'welcome' ? (welcome.subscriptions[0]?.epoch ?? '') : '';
-    client.send({ type: 'subscribe', id: 1, channels: [{ channel: 'user:u1:updates', since: { offset: 0, epoch } }] });
-    expect(await client.next('ack')).toMatchObject({ accepted: [{ recovered: true, offset: 400 }] });
-    const offsets: number[] = [];
-    while (offsets.length < 400) offsets.push((await client.next('event', 10_000)).offset);
-    expect(offsets).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
-    expect(client.closed).toBeNull();
-  });
-});
