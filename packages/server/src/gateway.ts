@@ -284,7 +284,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (connection.admitted && connection.identity) {
         counter.release(connection.identity.tenantId, connection.identity.userId);
       }
-      metrics.disconnects.inc({ code: String(code) });
+      metrics.disconnected(code);
       connection.logger.debug({ code, reason }, 'connection closed');
     },
   };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StaticApiKeyVerifier } from '../../src/auth/api-keys.js';
 import { MemoryBroker } from '../../src/broker/memory.js';
 import type { Broker } from '../../src/broker/types.js';
@@ -166,6 +166,27 @@ describe('observability', () => {
     expect(text).toMatch(/^albatross_subscriptions 3$/m);
     expect(text).not.toContain('user-secret-id');
     expect(text).not.toContain('tenant=');
+  });
+
+  it('close codes a client chooses (3000-4999) become one label, not one label each', async () => {
+    running = await startGateway();
+    const codes = [3000, 3333, 4000, 4321, 4999];
+    for (const code of codes) {
+      const { client } = await TestClient.authed(running.wsUrl, await signToken());
+      client.ws.close(code);
+      await client.waitClose();
+    }
+    const { client } = await TestClient.authed(running.wsUrl, await signToken());
+    client.close();
+    await client.waitClose();
+    await vi.waitFor(() => expect(running?.gateway.connectionCount).toBe(0), { timeout: 10_000, interval: 10 });
+    const lines = (await running.gateway.metrics())
+      .split('\n')
+      .filter((line) => line.startsWith('albatross_disconnects_total{'));
+    expect(lines.sort()).toEqual([
+      'albatross_disconnects_total{code="1005"} 1', // a close without a code
+      `albatross_disconnects_total{code="other"} ${codes.length}`,
+    ]);
   });
 
   it('adds the tenant label only with metricsTenantLabel', async () => {
