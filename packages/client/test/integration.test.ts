@@ -174,6 +174,8 @@ describe('against the real gateway', () => {
     expect(gw.gateway.disconnect({ user_id: 'u1' })).toBe(1);
     await waitFor(() => o.client.state === 'error', 'error state');
     expect(o.client.error?.code).toBe('FORBIDDEN');
+    // The server side of the close handshake ends by its own clock; wait for it, not for a fixed time.
+    await waitFor(() => gw.gateway.connectionCount === 0, 'closed on the server');
     await new Promise((resolve) => setTimeout(resolve, 500)); // 10× the minimum retry delay
     expect(o.reconnects).toEqual([]);
     expect(gw.gateway.connectionCount).toBe(0);

@@ -217,7 +217,8 @@ describe('useSubscription', () => {
     expect(seen).toEqual(['x1', 'y2']);
     act(() => server.last.serverClose(1006));
     act(() => server.publish('tenant:t1:a'));
-    await act(() => new Promise((resolve) => setTimeout(resolve, 30)));
+    // The reconnect (a 10 ms backoff) is awaited by its effect, not by a fixed sleep.
+    await act(() => vi.waitFor(() => expect(seen).toHaveLength(3), { timeout: 10_000, interval: 5 }));
     expect(seen).toEqual(['x1', 'y2', 'y3']);
     expect(screen.getByTestId('recovered').textContent).toBe('true');
   });

@@ -7,6 +7,9 @@ import { fakeClient } from './support.js';
 
 afterEach(() => cleanup());
 
+/** Event waits: generous bounds that hold on a busy machine (a pass returns as soon as the condition holds). */
+const WAIT = { timeout: 10_000, interval: 5 };
+
 function Users({ fetches }: { fetches: { count: number } }) {
   useRealtimeInvalidation(rules);
   const { data } = useQuery({
@@ -89,7 +92,8 @@ describe('bindQueryClient', () => {
     server.last.serverClose(1006);
     server.resetEpoch('tenant:t1:updates'); // history lost while away
     server.publish('tenant:t1:updates', 'noise', {});
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    // Waits for the reconnect (a 10 ms backoff) by its effect, not by a fixed sleep.
+    await vi.waitFor(() => expect(invalidated).toHaveLength(2), WAIT);
     expect(client.state).toBe('connected');
     expect(invalidated).toEqual([
       ['users', 't1'],
@@ -133,21 +137,21 @@ describe('useRealtimeInvalidation', () => {
         </RealtimeProvider>
       </QueryClientProvider>,
     );
-    await screen.findByText('fetch 1');
+    await screen.findByText('fetch 1', {}, WAIT);
     await act(async () => {
       server.publish('tenant:t1:updates', 'user.created', { id: 'u7' });
     });
-    await screen.findByText('fetch 2');
+    await screen.findByText('fetch 2', {}, WAIT);
     await act(async () => {
       server.publish('tenant:t1:updates', 'project.renamed', {});
       server.publish('tenant:t1:audit', 'user.created', {});
-      await new Promise((resolve) => setTimeout(resolve, 20));
     });
+    // Unmapped events refetch nothing: the next refetch (the gap below) is number 3, not 4.
     expect(fetches.count).toBe(2);
     await act(async () => {
       server.last.push({ type: 'gap', channel: 'tenant:t1:updates', epoch: 'e1', offset: 50 });
     });
-    await screen.findByText('fetch 3');
+    await screen.findByText('fetch 3', {}, WAIT);
     expect(fetches.count).toBe(3);
   });
 });

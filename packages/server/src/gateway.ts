@@ -47,6 +47,7 @@ export const GATEWAY_DEFAULTS = {
   maxFrameBytes: 64 * 1024,
   maxSubscriptions: 128,
   slowConsumerBytes: 1024 * 1024,
+  maxReplayMs: 60_000,
   idempotencyTtlMs: 5 * 60_000,
   closeTimeoutMs: 30_000,
   idleTimeoutMs: 90_000,
@@ -93,8 +94,13 @@ export interface GatewayOptions {
   /** Largest client frame (after inflation when permessage-deflate is on); bigger closes 1009. */
   maxFrameBytes?: number;
   maxSubscriptions?: number;
-  /** Outbound buffer budget per connection; over it the connection is closed 4009. */
+  /**
+   * Outbound budget per connection: bytes queued on its socket plus live
+   * events held back while a recovery replays. Over it the connection is closed 4009.
+   */
   slowConsumerBytes?: number;
+  /** Longest the replays of one subscribe (or of the baseline) may take before a close 4009 (default 60 s). */
+  maxReplayMs?: number;
   idempotencyTtlMs?: number;
   /** Per-connection client frame rate (token bucket; default 10 per 10 s); null disables. */
   rateLimit?: Rate | null;
@@ -207,6 +213,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     baseline: options.baseline ?? GATEWAY_DEFAULTS.baseline,
     maxSubscriptions: options.maxSubscriptions ?? GATEWAY_DEFAULTS.maxSubscriptions,
     slowConsumerBytes: options.slowConsumerBytes ?? GATEWAY_DEFAULTS.slowConsumerBytes,
+    maxReplayMs: options.maxReplayMs ?? GATEWAY_DEFAULTS.maxReplayMs,
     closeTimeoutMs: GATEWAY_DEFAULTS.closeTimeoutMs,
     rateLimit: options.rateLimit === undefined ? GATEWAY_DEFAULTS.rateLimit : options.rateLimit,
   };
@@ -328,7 +335,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     onClosed(connection, code, reason) {
       if (!connections.delete(connection)) return;
       tickets.get(connection)?.release();
-      metrics.disconnects.inc({ code: String(code) });
+      metrics.disconnected(code);
       connection.logger.debug({ code, reason }, 'connection closed');
     },
   };

@@ -197,6 +197,7 @@ async function serve(argv: readonly string[]): Promise<void> {
     maxFrameBytes: config.maxFrameBytes,
     maxSubscriptions: config.maxSubscriptions,
     slowConsumerBytes: config.slowConsumerBytes,
+    maxReplayMs: config.maxReplayMs,
     idempotencyTtlMs: config.idempotencyTtlMs,
     rateLimit: config.rateLimit,
     ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),

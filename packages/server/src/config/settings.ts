@@ -158,7 +158,15 @@ export const SETTINGS = [
     name: 'slow-consumer-bytes',
     kind: { type: 'int', min: 1024, max: MAX_BYTES },
     default: '1048576',
-    description: 'Outbound bytes a connection may have queued before it is closed 4009.',
+    description:
+      'Outbound bytes a connection may hold before it is closed 4009: queued on the socket plus live events held back while a recovery replays.',
+  },
+  {
+    name: 'max-replay-ms',
+    kind: { type: 'int', min: 100, max: MAX_MS },
+    default: '60000',
+    description:
+      'Longest the replays of one subscribe (or of the baseline) may take; a client still replaying then is closed 4009 and resumes from its last event.',
   },
   {
     name: 'rate-limit',
@@ -311,6 +319,7 @@ export interface ServerConfig {
   allowPlatformAdmin: boolean;
   idempotencyTtlMs: number;
   slowConsumerBytes: number;
+  maxReplayMs: number;
   rateLimit: Rate | null;
   maxConnections?: number;
   maxUnauthenticatedConnections?: number;

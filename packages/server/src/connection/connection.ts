@@ -37,8 +37,13 @@ export interface ConnectionSettings {
   readonly authTimeoutMs: number;
   readonly baseline: readonly string[];
   readonly maxSubscriptions: number;
-  /** Outbound buffer budget; a connection over it is closed 4009. */
+  /**
+   * Outbound budget: bytes queued on the socket plus live events held back
+   * while a recovery replays; a connection over it is closed 4009.
+   */
   readonly slowConsumerBytes: number;
+  /** Longest the replays of one subscribe (or of the baseline) may take; past it the connection is closed 4009. */
+  readonly maxReplayMs: number;
   /** How long a close handshake may take before the socket is destroyed. */
   readonly closeTimeoutMs: number;
   /** Client frame rate limit (every frame counts); null disables it. */
@@ -79,6 +84,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 // the queue is down to the low mark, so one client cannot flood the process.
 const PENDING_HIGH = 32;
 const PENDING_LOW = 8;
+// How often a paced replay looks whether the peer has read enough.
+const DRAIN_POLL_MS = 5;
 
 /**
  * One WebSocket client: authentication, its subscriptions, and every frame
@@ -110,6 +117,8 @@ export class Connection implements Subscriber {
   private limitedInARow = 0;
   /** Set once the rate limit decided to close: later frames are not even read. */
   private overLimit = false;
+  /** Bytes of live publications held back by subscriptions that are not live yet (counted against the budget). */
+  private heldBytes = 0;
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
   private authTimer: NodeJS.Timeout | null = null;
@@ -151,6 +160,17 @@ export class Connection implements Subscriber {
   /** Bytes queued on the socket, not yet written to the kernel. */
   get bufferedAmount(): number {
     return this.outbox ? this.outbox.bufferedAmount : this.ws.bufferedAmount;
+  }
+
+  /**
+   * What the connection holds for a peer that has not read it: bytes on the
+   * socket (without the frames of this turn, which leave at its end: a burst
+   * bounded by what the publisher produced in one turn) plus live events
+   * held back while a recovery replays. Without an outbox (permessage-deflate)
+   * `ws` counts frames still being compressed too.
+   */
+  private get held(): number {
+    return (this.outbox ? this.outbox.backlog : this.ws.bufferedAmount) + this.heldBytes;
   }
 
   // --- inbound -------------------------------------------------------------
@@ -311,7 +331,7 @@ export class Connection implements Subscriber {
       } catch (error) {
         const normalised = toAlbatrossError(error);
         if (normalised.code === ErrorCode.UNAVAILABLE) continue; // cannot tell now: keep it
-        if (this.subscriptions.delete(channel)) this.ctx.hub.remove(channel, this);
+        this.drop(channel);
         this.sendFrame({
           type: 'error',
           code: ErrorCode.FORBIDDEN,
@@ -382,7 +402,8 @@ export class Connection implements Subscriber {
       })),
     });
     this.welcomed = true;
-    for (const { subscription, position } of attached) await this.goLive(subscription, position, []);
+    const deadline = Date.now() + this.ctx.settings.maxReplayMs;
+    for (const { subscription, position } of attached) await this.goLive(subscription, position, [], deadline);
     this.logger.info(
       { subscriptions: attached.length, credential: identity.credential.kind },
       'connection authenticated',
@@ -427,7 +448,8 @@ export class Connection implements Subscriber {
       subscription = new Subscription(channel);
       this.subscriptions.set(channel, subscription);
     } else if (since !== undefined) {
-      subscription.pause();
+      // Buffer again until the new replay is out.
+      this.heldBytes -= subscription.take(false).bytes;
     }
     try {
       if (isNew) {
@@ -451,8 +473,7 @@ export class Connection implements Subscriber {
       };
     } catch (error) {
       if (isNew) {
-        this.subscriptions.delete(channel);
-        this.ctx.hub.remove(channel, this);
+        this.drop(channel);
       } else if (!subscription.live) {
         // A failed re-recovery: keep the channel, resume live delivery from where it was.
         this.flush(subscription);
@@ -463,15 +484,19 @@ export class Connection implements Subscriber {
 
   /**
    * Sends the replay, then whatever was buffered meanwhile, then switches the
-   * subscription to live. A long replay is paced by the socket: past half the
-   * outbound budget it waits for the peer to read, so a recovering client is
-   * never cut off as a slow consumer by its own replay; one that does not
-   * read within the close timeout is.
+   * subscription to live. A long replay is paced by the socket (with or
+   * without permessage-deflate): past half the outbound budget it waits for
+   * the peer to read, so a recovering client is never cut off as a slow
+   * consumer by its own replay. It is cut off (4009, and it resumes from its
+   * last event) when it reads nothing within the close timeout, when the
+   * replays of its subscribe are still running at `deadline`, or when the
+   * live events held back meanwhile push it over the budget (see `deliver`).
    */
   private async goLive(
     subscription: Subscription,
     baseline: StreamPosition,
     replay: readonly BrokerPublication[],
+    deadline: number,
   ): Promise<void> {
     if (subscription.live) return;
     subscription.epoch = baseline.epoch;
@@ -479,24 +504,44 @@ export class Connection implements Subscriber {
     const pace = this.ctx.settings.slowConsumerBytes / 2;
     for (const publication of replay) {
       if (this.state !== 'open') return;
-      if (this.outbox && this.outbox.bufferedAmount > pace) {
-        const drained = await this.outbox.whenBelow(pace, this.ctx.settings.closeTimeoutMs);
-        if (this.state !== 'open') return;
-        if (!drained) {
-          this.slowConsumer(this.outbox.bufferedAmount);
-          return;
-        }
+      if (this.bufferedAmount > pace && !(await this.drainBelow(pace, deadline))) {
+        if (this.state === 'open') this.slowConsumer(this.held);
+        return;
       }
       this.sendEvent(subscription, publication);
     }
     this.flush(subscription);
   }
 
+  /**
+   * Waits until at most `threshold` bytes are queued for the peer. False
+   * once the connection closed, or when the peer did not read that far by
+   * `deadline` or within the close timeout.
+   */
+  private async drainBelow(threshold: number, deadline: number): Promise<boolean> {
+    const until = Math.min(deadline, Date.now() + this.ctx.settings.closeTimeoutMs);
+    this.outbox?.flush();
+    while (this.bufferedAmount > threshold) {
+      if (this.state !== 'open' || Date.now() >= until) return false;
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    return this.state === 'open';
+  }
+
   private flush(subscription: Subscription): void {
-    const buffered = subscription.buffer;
-    subscription.buffer = null;
-    subscription.live = true;
-    if (buffered) for (const publication of buffered) this.sendEvent(subscription, publication);
+    const { publications, bytes } = subscription.take(true);
+    this.heldBytes -= bytes;
+    for (const publication of publications) this.sendEvent(subscription, publication);
+  }
+
+  /** Removes a held channel (unsubscribe, re-authorization, failed subscribe); what it held back stops counting. */
+  private drop(channel: string): boolean {
+    const subscription = this.subscriptions.get(channel);
+    if (!subscription) return false;
+    this.subscriptions.delete(channel);
+    this.heldBytes -= subscription.take(true).bytes;
+    this.ctx.hub.remove(channel, this);
+    return true;
   }
 
   private async handleSubscribe(frame: SubscribeFrame): Promise<void> {
@@ -561,15 +606,15 @@ export class Connection implements Subscriber {
       ready.push({ subscription, baseline, replay });
     });
     this.sendFrame({ type: 'ack', id: frame.id, accepted, rejected });
-    for (const { subscription, baseline, replay } of ready) await this.goLive(subscription, baseline, replay);
+    const deadline = Date.now() + this.ctx.settings.maxReplayMs;
+    for (const { subscription, baseline, replay } of ready) await this.goLive(subscription, baseline, replay, deadline);
   }
 
   private async handleUnsubscribe(frame: UnsubscribeFrame): Promise<void> {
     const removed: string[] = [];
     const missing: string[] = [];
     for (const channel of frame.channels) {
-      if (this.subscriptions.delete(channel)) {
-        this.ctx.hub.remove(channel, this);
+      if (this.drop(channel)) {
         removed.push(channel);
       } else {
         missing.push(channel);
@@ -585,7 +630,9 @@ export class Connection implements Subscriber {
     const subscription = this.subscriptions.get(publication.channel);
     if (!subscription || this.state !== 'open') return;
     if (!subscription.live) {
-      subscription.buffer?.push(publication);
+      // Held back until its replay is out: counts against the budget like queued bytes.
+      this.heldBytes += subscription.hold(publication);
+      if (this.held > this.ctx.settings.slowConsumerBytes) this.slowConsumer(this.held);
       return;
     }
     this.sendEvent(subscription, publication, wire);
@@ -628,10 +675,8 @@ export class Connection implements Subscriber {
    */
   sendShared(data: Buffer | string, wire?: Buffer): boolean {
     if (this.state === 'closed') return false;
-    // What the peer has not read yet. Frames queued in this turn are not
-    // counted: they leave at its end, and a burst is bounded by what the
-    // publisher produced in one turn (replays are paced, see goLive).
-    const buffered = this.outbox ? this.outbox.backlog : this.ws.bufferedAmount;
+    // What the peer has not read yet (replays are paced, see goLive).
+    const buffered = this.held;
     if (buffered > this.ctx.settings.slowConsumerBytes) {
       this.slowConsumer(buffered);
       return false;
@@ -716,6 +761,7 @@ export class Connection implements Subscriber {
     this.expiryTimer = null;
     for (const channel of this.subscriptions.keys()) this.ctx.hub.remove(channel, this);
     this.subscriptions.clear();
+    this.heldBytes = 0;
   }
 
   private finish(code: number, reason: string): void {

@@ -1,5 +1,22 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { CloseCode } from '@albatross/protocol';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const PROTOCOL_CLOSE_CODES: ReadonlySet<number> = new Set(Object.values(CloseCode));
+
+/**
+ * The `code` label of a close: RFC 6455 codes (below 3000: a handful) and
+ * the protocol's own as they are; any other code (3000-4999, which a client
+ * may choose freely) is `other`, so clients cannot mint label values.
+ */
+export function closeCodeLabel(code: number): string {
+  return code < 3000 || PROTOCOL_CLOSE_CODES.has(code) ? String(code) : 'other';
+}
+
+// Resolution of the event-loop delay monitors, ms.
+const LOOP_DELAY_RESOLUTION_MS = 20;
+// /health reports the event-loop p99 over the current window and the one before (10-20 s).
+const HEALTH_WINDOW_MS = 10_000;
 
 /**
  * Hot-path counters are plain numbers, bumped without label lookups; the
@@ -15,13 +32,21 @@ export class GatewayMetrics {
   private readonly framesIn = new Map<string, number>();
   private readonly framesOut = new Map<string, number>();
   readonly connects: Counter<'kind'>;
-  readonly disconnects: Counter<'code'>;
+  private readonly disconnects: Counter<'code'>;
   readonly authFailures: Counter<'reason'>;
   readonly rateLimited: Counter;
   readonly slowConsumerCloses: Counter;
   readonly refusedUpgrades: Counter<'code'>;
   readonly publishToSend: Histogram;
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  /** Event-loop delay since the previous scrape (reset by each /metrics scrape). */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  /**
+   * Event-loop delay for /health, in windows of its own: a scrape must not
+   * hide real lag from /health, nor /health from a scrape.
+   */
+  private readonly healthLoopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  private previousHealthP99Ns = 0;
+  private readonly healthWindow: NodeJS.Timeout;
 
   constructor(sources: {
     connectionStates(): Record<string, number>;
@@ -33,6 +58,12 @@ export class GatewayMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'albatross_' });
     this.loopDelay.enable();
+    this.healthLoopDelay.enable();
+    this.healthWindow = setInterval(() => {
+      this.previousHealthP99Ns = this.healthLoopDelay.percentile(99);
+      this.healthLoopDelay.reset();
+    }, HEALTH_WINDOW_MS);
+    this.healthWindow.unref();
     new Gauge({
       name: 'albatross_connections',
       help: 'Open WebSocket connections by state',
@@ -169,13 +200,20 @@ export class GatewayMetrics {
     this.framesOut.set(type, (this.framesOut.get(type) ?? 0) + 1);
   }
 
-  /** Current p99 event-loop delay in ms, without resetting the scrape window. */
+  /** Counts one closed connection by its close code (see {@link closeCodeLabel}). */
+  disconnected(code: number): void {
+    this.disconnects.inc({ code: closeCodeLabel(code) });
+  }
+
+  /** p99 event-loop delay over the last 10-20 s, in ms, for /health; independent of /metrics scrapes. */
   eventLoopP99Ms(): number {
-    return this.loopDelay.percentile(99) / 1e6;
+    return Math.max(this.previousHealthP99Ns, this.healthLoopDelay.percentile(99)) / 1e6;
   }
 
   stop(): void {
+    clearInterval(this.healthWindow);
     this.loopDelay.disable();
+    this.healthLoopDelay.disable();
     this.registry.clear();
   }
 }

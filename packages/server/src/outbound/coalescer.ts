@@ -82,20 +82,6 @@ export class Outbox {
     this.bytes = 0;
   }
 
-  /**
-   * Writes what is queued, then resolves true once the bytes not yet taken by
-   * the kernel fall to `threshold` or below, or false after `timeoutMs`.
-   */
-  async whenBelow(threshold: number, timeoutMs: number): Promise<boolean> {
-    this.flush();
-    const deadline = Date.now() + timeoutMs;
-    while (this.socket.writableLength > threshold) {
-      if (this.dead || this.socket.destroyed || Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return true;
-  }
-
   /** Writes everything queued now (before a close frame, or at the end of the turn). */
   flush(): void {
     const frames = this.frames;

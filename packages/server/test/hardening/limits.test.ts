@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { originRefusal } from '../../src/http/origin.js';
 import { type Running, signToken, startGateway, TestClient, UpgradeRefused } from '../support/harness.js';
@@ -11,21 +11,31 @@ afterEach(async () => {
 
 describe('rate limit', () => {
   it('answers RATE_LIMITED with retry_after_ms past the burst, and recovers as tokens refill', async () => {
-    running = await startGateway({ rateLimit: { burst: 3, perMs: 300 } });
-    const { client } = await TestClient.authed(running.wsUrl, await signToken());
-    // The auth frame spent one token: two pings pass, the third is refused.
-    for (let i = 1; i <= 3; i++) client.send({ type: 'ping', id: i });
-    expect(await client.next('pong')).toEqual({ type: 'pong', id: 1 });
-    expect(await client.next('pong')).toEqual({ type: 'pong', id: 2 });
-    const limited = await client.next('error');
-    expect(limited.code).toBe('RATE_LIMITED');
-    expect(limited.retry_after_ms).toBeGreaterThan(0);
-    expect(limited.retry_after_ms).toBeLessThanOrEqual(100);
-    // After the advertised wait a frame is accepted again.
-    await new Promise((resolve) => setTimeout(resolve, (limited.retry_after_ms ?? 0) + 20));
-    client.send({ type: 'ping', id: 9 });
-    expect(await client.next('pong')).toEqual({ type: 'pong', id: 9 });
-    expect(client.closed).toBeNull();
+    // The bucket's clock is faked (sockets and timers stay real): on a busy
+    // machine a token could otherwise refill between the auth and the pings.
+    const token = await signToken();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      running = await startGateway({ rateLimit: { burst: 3, perMs: 300 } });
+      const { client } = await TestClient.authed(running.wsUrl, token);
+      // The auth frame spent one token: two pings pass, the third is refused.
+      for (let i = 1; i <= 3; i++) client.send({ type: 'ping', id: i });
+      expect(await client.next('pong')).toEqual({ type: 'pong', id: 1 });
+      expect(await client.next('pong')).toEqual({ type: 'pong', id: 2 });
+      const limited = await client.next('error');
+      expect(limited.code).toBe('RATE_LIMITED');
+      expect(limited.retry_after_ms).toBe(100);
+      // Just before the advertised wait a frame is still refused; after it, accepted.
+      vi.setSystemTime(Date.now() + 99);
+      client.send({ type: 'ping', id: 8 });
+      expect(await client.next('error')).toMatchObject({ code: 'RATE_LIMITED', id: 8 });
+      vi.setSystemTime(Date.now() + 11);
+      client.send({ type: 'ping', id: 9 });
+      expect(await client.next('pong')).toEqual({ type: 'pong', id: 9 });
+      expect(client.closed).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('closes 4008 at the 2x-burst-th refused frame in a row, after answering it', async () => {
@@ -191,12 +201,13 @@ describe('frame size', () => {
 
 describe('idle connections', () => {
   it('pings a silent peer and destroys it when it never answers', async () => {
-    running = await startGateway({ idleTimeoutMs: 600 });
+    // Pings start after 1 s of silence: the healthy client has 2 s to answer, room for a busy machine.
+    running = await startGateway({ idleTimeoutMs: 3000 });
     const { client } = await TestClient.authed(running.wsUrl, await signToken());
     const healthy = await TestClient.authed(running.wsUrl, await signToken({ sub: 'u2' }));
     // A half-open peer: its socket no longer reads, so pings go unanswered.
     (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    await waitFor(() => running?.gateway.connectionCount === 1, 5000);
+    await waitFor(() => running?.gateway.connectionCount === 1, 15_000);
     // The healthy client answered pings (ws does so automatically) and is still there.
     expect(healthy.client.closed).toBeNull();
     healthy.client.send({ type: 'ping', id: 1 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { EventFrame } from '@albatross/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApiKeyVerifier, StaticApiKeyVerifier } from '../../src/auth/api-keys.js';
 import type { Identity } from '../../src/auth/identity.js';
 import { type Running, signToken, startGateway, TestClient, type UpgradeRefused } from '../support/harness.js';
@@ -93,9 +93,11 @@ describe('revocation racing authentication', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let inFlight = 0;
     const verifier: ApiKeyVerifier = {
       async verify(key): Promise<Identity | null> {
         const identity = await inner.verify(key);
+        inFlight += 1;
         await gate; // the key is revoked while we wait here
         return identity;
       },
@@ -109,7 +111,8 @@ describe('revocation racing authentication', () => {
     // First-frame path.
     const framed = await TestClient.connect(running.wsUrl);
     framed.send({ type: 'auth', token: 'slow-key-secret' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Both verifications are past the key check and waiting (an event, not a sleep).
+    await vi.waitFor(() => expect(inFlight).toBe(2), { timeout: 10_000, interval: 5 });
     expect(inner.revoke('k1')).toBe(true);
     release();
     expect(((await upgrading) as UpgradeRefused).status).toBe(401);
@@ -134,22 +137,5 @@ describe('token refresh re-authorizes held channels', () => {
     const next = (await client.next('event')) as EventFrame;
     expect(next).toMatchObject({ channel: 'tenant:t1:updates', payload: 3 });
     expect(await client.quiet()).toEqual([]);
-  });
-});
-
-describe('replays are paced, not cut off', () => {
-  it('a client recovering more than the outbound budget gets all of it without a 4009', async () => {
-    running = await startGateway({ slowConsumerBytes: 64 * 1024, historySize: 500 });
-    const payload = { blob: 'y'.repeat(4 * 1024) };
-    for (let i = 0; i < 400; i++)
-      await running.gateway.publish({ channel: 'user:u1:updates', event_type: 'e', payload });
-    const { client, welcome } = await TestClient.authed(running.wsUrl, await signToken());
-    const epoch = welcome.type === 'welcome' ? (welcome.subscriptions[0]?.epoch ?? '') : '';
-    client.send({ type: 'subscribe', id: 1, channels: [{ channel: 'user:u1:updates', since: { offset: 0, epoch } }] });
-    expect(await client.next('ack')).toMatchObject({ accepted: [{ recovered: true, offset: 400 }] });
-    const offsets: number[] = [];
-    while (offsets.length < 400) offsets.push((await client.next('event', 10_000)).offset);
-    expect(offsets).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
-    expect(client.closed).toBeNull();
   });
 });

@@ -1,13 +1,22 @@
 import { Writable } from 'node:stream';
 import type { ErrorFrame, ServerFrame, WelcomeFrame } from '@albatross/protocol';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StaticApiKeyVerifier } from '../../src/auth/api-keys.js';
 import { createLogger } from '../../src/log/logger.js';
-import { expectRefused, SECRET, sha256Hex, signToken, TestClient, useGateways } from '../support/harness.js';
+import {
+  expectRefused,
+  randomSecret,
+  SECRET,
+  sha256Hex,
+  signToken,
+  TestClient,
+  useGateways,
+} from '../support/harness.js';
 
 const env = useGateways();
 const now = () => Math.floor(Date.now() / 1000);
-const API_KEY = 'ak_live_0123456789abcdef';
+// Random per run: the redaction test greps the log for it.
+const API_KEY = randomSecret('ak_live');
 
 function keyVerifier(): StaticApiKeyVerifier {
   return new StaticApiKeyVerifier([
@@ -332,14 +341,26 @@ describe('in-band token refresh', () => {
 });
 
 describe('token expiry on a live connection', () => {
-  // exp 29 s ago: with the 30 s leeway the token stops verifying within about a second.
+  // The clock (Date only: sockets and timers stay real) is frozen on a whole
+  // second, so a token with exp 29 s ago stops verifying (30 s leeway)
+  // exactly 1 s later, when the test moves the clock, not somewhere between
+  // 0 and 1 s after it was signed as the wall clock would have it.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Math.ceil(Date.now() / 1000) * 1000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
   const soonExpiring = () => signToken({ exp: now() - 29 });
+  /** Moves the clock past the soon-expiring tokens' deadline; their expiry timers fire within a real second. */
+  const expire = () => vi.setSystemTime(Date.now() + 1000);
 
   it('closes 4001 after an error TOKEN_EXPIRED, for first-frame and header authentication alike', async () => {
     const g = await env.start();
     const { client: framed } = await authed(g.wsUrl, await soonExpiring());
     const headered = await connect(g.wsUrl, { authorization: `Bearer ${await soonExpiring()}` });
     await headered.next('welcome');
+    expire();
     await Promise.all(
       [framed, headered].map(async (client) => {
         const error = (await client.next('error', 5000)) as ErrorFrame;
@@ -359,11 +380,12 @@ describe('token expiry on a live connection', () => {
     refreshed.send({ type: 'auth', id: 1, token: await signToken({ exp: now() + 3600 }) });
     rejected.send({ type: 'auth', id: 1, token: await signToken({ sub: 'u2', exp: now() + 3600 }) });
     expect(await refreshed.next('ack')).toMatchObject({ id: 1, refreshed: true });
-    // The rejected refresh changes nothing: the old deadline (at most about 1 s away) still applies.
+    // The rejected refresh changes nothing: the old deadline still applies.
     expect(await rejected.next('error')).toMatchObject({ code: 'FORBIDDEN', id: 1 });
+    expire();
     expect((await rejected.next('error', 5000)).code).toBe('TOKEN_EXPIRED');
     expect((await rejected.waitClose()).code).toBe(4001);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // well past the refreshed client's old deadline too
+    // The refreshed client had the same old deadline, armed earlier: it would have fired by now.
     expect(await refreshed.sync()).toEqual([]);
     expect(refreshed.closed).toBeNull();
   });
@@ -398,14 +420,15 @@ describe('query credentials are redacted in every log line', () => {
     await b.next('welcome');
     await refused(`${g.wsUrl}?access_token=${bad}`);
     await refused(`${g.wsUrl}?access_token=${expired}&x=1`);
-    await refused(`${g.wsUrl}?api_key=wrong-key-value-123`);
+    const wrongKey = randomSecret('wrong-key');
+    await refused(`${g.wsUrl}?api_key=${wrongKey}`);
     a.close();
     b.close();
     await a.waitClose();
     await b.waitClose();
     await new Promise((resolve) => setImmediate(resolve));
     expect(out).toContain('upgrade refused');
-    for (const secret of [good, bad, expired, API_KEY, 'wrong-key-value-123']) {
+    for (const secret of [good, bad, expired, API_KEY, wrongKey]) {
       expect(out).not.toContain(secret);
       // Not even the signature part of a JWT.
       expect(out).not.toContain(secret.split('.').at(-1));

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { EventFrame, HistoryResponse, PublishResponse, ServerFrame } from '@albatross/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AlbatrossError } from '../../src/errors.js';
 import { ADMIN_KEY, get, post, signToken, TestClient, useGateways } from '../support/harness.js';
 
@@ -267,12 +267,19 @@ describe('idempotency keys', () => {
   });
 
   it('a key is forgotten after idempotency_ttl_ms', async () => {
-    const g = await env.start({ idempotencyTtlMs: 150 });
-    const first = await g.gateway.publish({ ...publishBody(), idempotency_key: 'k' });
-    expect((await g.gateway.publish({ ...publishBody(), idempotency_key: 'k' })).results).toEqual(first.results);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const later = await g.gateway.publish({ ...publishBody(), idempotency_key: 'k' });
-    expect(later.results[0]?.offset).toBe(2);
+    // A frozen clock (Date only): on a busy machine 150 ms could pass between the first two publishes.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const g = await env.start({ idempotencyTtlMs: 150 });
+      const first = await g.gateway.publish({ ...publishBody(), idempotency_key: 'k' });
+      vi.setSystemTime(Date.now() + 149);
+      expect((await g.gateway.publish({ ...publishBody(), idempotency_key: 'k' })).results).toEqual(first.results);
+      vi.setSystemTime(Date.now() + 1);
+      const later = await g.gateway.publish({ ...publishBody(), idempotency_key: 'k' });
+      expect(later.results[0]?.offset).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a rejected body does not consume its key', async () => {

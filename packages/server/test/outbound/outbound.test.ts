@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 // ws exports its frame parser at runtime but not in its typings.
 const { Receiver } = createRequire(import.meta.url)('ws') as {
@@ -93,13 +93,21 @@ describe('Coalescer', () => {
     expect(socket.writes).toHaveLength(1);
   });
 
-  it('honours a bounded delay', async () => {
-    const socket = new FakeSocket();
-    const outbox = new Coalescer(20).outbox(socket);
-    outbox.push(textFrame(Buffer.from('a')));
-    await turn();
-    expect(socket.writes).toHaveLength(0);
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    expect(socket.writes).toHaveLength(1);
+  it('honours a bounded delay', () => {
+    // Fake timers: on a busy machine a real 20 ms timer can fire before the next turn.
+    vi.useFakeTimers();
+    try {
+      const socket = new FakeSocket();
+      const outbox = new Coalescer(20).outbox(socket);
+      outbox.push(textFrame(Buffer.from('a')));
+      vi.advanceTimersByTime(19);
+      expect(socket.writes).toHaveLength(0);
+      outbox.push(textFrame(Buffer.from('b')));
+      vi.advanceTimersByTime(1);
+      expect(socket.writes).toHaveLength(1);
+      expect(decode(Buffer.concat(socket.writes))).toEqual(['a', 'b']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

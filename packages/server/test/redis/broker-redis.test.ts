@@ -189,7 +189,7 @@ describe('RedisBroker on a standalone Redis', () => {
       a.broker.idempotency.once('k', 1000, async () => 1),
       a.broker.connectionCounter.acquire('t1', 'u1', {}),
     ]);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(10_000); // fails fast: far below a hang, with room for a busy machine
     for (const failure of failures) {
       expect(failure.status).toBe('rejected');
       const reason = (failure as PromiseRejectedResult).reason;

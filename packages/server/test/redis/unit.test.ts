@@ -46,7 +46,8 @@ describe('redis broker building blocks', () => {
     const broker = new RedisBroker({ url: 'redis://127.0.0.1:1', startTimeoutMs: 500, connectTimeoutMs: 200 });
     const started = Date.now();
     await expect(broker.start(() => {})).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Far above its 500 ms bound (a busy machine), far below a hang or the 10 s default.
+    expect(Date.now() - started).toBeLessThan(8000);
     expect((await broker.health()).status).toBe('down');
     await expect(broker.publish('tenant:t1:a', { eventType: 'e', payloadJson: '1' })).rejects.toMatchObject({
       code: 'UNAVAILABLE',

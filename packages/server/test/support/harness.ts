@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +9,18 @@ import WebSocket from 'ws';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 
+/**
+ * A value that cannot occur by chance in any output (192 random bits): for
+ * every secret a test greps for. A short or fixed string can, e.g. `T1` is in
+ * every ISO timestamp between 10:00 and 19:59 UTC.
+ */
+export function randomSecret(label = 'secret'): string {
+  return `${label}-${randomBytes(24).toString('hex')}`;
+}
+
 export const SECRET = 'test-secret-0123456789abcdef';
-export const ADMIN_KEY = 'admin-key-for-tests';
+/** Random per run: tests grep logs for it. */
+export const ADMIN_KEY = randomSecret('admin-key');
 
 /** Signs an HS256 test token; `exp` defaults to one hour from now. */
 export async function signToken(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redactRedisUrl } from '../../src/broker/redis/client.js';
 import { ConfigError, parseFlags, resolveConfig } from '../../src/config/settings.js';
+import { randomSecret } from '../support/harness.js';
 
 const resolve = (argv: string[]) => resolveConfig(parseFlags(argv), {}, {});
 
@@ -67,9 +68,10 @@ describe('unauthenticated connection limits (D4)', () => {
 
 describe('redactRedisUrl', () => {
   it('hides passwords in the authority and in the query', () => {
-    expect(redactRedisUrl('redis://user:s3cret@h:6379/0')).toBe('redis://user:***@h:6379/0');
-    const redacted = redactRedisUrl('redis://h:6379/0?password=s3cret&db=1');
-    expect(redacted).not.toContain('s3cret');
+    const password = randomSecret('pw');
+    expect(redactRedisUrl(`redis://user:${password}@h:6379/0`)).toBe('redis://user:***@h:6379/0');
+    const redacted = redactRedisUrl(`redis://h:6379/0?password=${password}&db=1`);
+    expect(redacted).not.toContain(password);
     expect(redacted).toContain('db=1');
   });
 });

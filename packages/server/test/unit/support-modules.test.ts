@@ -5,6 +5,7 @@ import { buildEventFrame, buildHistoryBody } from '../../src/broker/event-frame.
 import { AlbatrossError, toAlbatrossError } from '../../src/errors.js';
 import { GATEWAY_DEFAULTS } from '../../src/gateway.js';
 import { createLogger, redactUrl } from '../../src/log/logger.js';
+import { randomSecret } from '../support/harness.js';
 
 describe('AlbatrossError / toAlbatrossError', () => {
   it('carries a code, its HTTP status and body', () => {
@@ -19,10 +20,11 @@ describe('AlbatrossError / toAlbatrossError', () => {
     expect(toAlbatrossError(own)).toBe(own);
     const coded = Object.assign(new Error('slow'), { code: 'RATE_LIMITED' });
     expect(toAlbatrossError(coded)).toMatchObject({ code: 'RATE_LIMITED', message: 'slow' });
-    const secret = new Error('password=hunter2 at db.internal');
+    const password = randomSecret('password');
+    const secret = new Error(`password=${password} at db.internal`);
     const hidden = toAlbatrossError(secret);
     expect(hidden.code).toBe('INTERNAL');
-    expect(hidden.message).not.toContain('hunter2');
+    expect(hidden.message).not.toContain(password);
     expect(hidden.cause).toBe(secret);
     expect(toAlbatrossError(Object.assign(new Error('x'), { code: 'ECONNRESET' })).code).toBe('INTERNAL');
     expect(toAlbatrossError('string').code).toBe('INTERNAL');
@@ -53,15 +55,14 @@ describe('createLogger', () => {
       },
     });
     const logger = createLogger({ destination });
-    // Long random values: a short one like "T1" also occurs in the timestamp between 10:00 and 19:59 UTC.
-    const secret = () => `s3cr3t-${randomBytes(12).toString('hex')}`;
-    const [t1, k1, a1, ak, at] = [secret(), secret(), secret(), secret(), secret()];
-    logger.info({ token: t1, nested: { api_key: k1, deeper: { authorization: `Bearer ${a1}` } } }, 'x');
-    logger.child({ admin_key: ak }).info({ access_token: at }, 'y');
+    // Random and long: a short value like `T1` occurs in timestamps by chance.
+    const [token, apiKey, bearer, adminKey, accessToken] = ['t', 'k', 'a', 'ak', 'at'].map(randomSecret);
+    logger.info({ token, nested: { api_key: apiKey, deeper: { authorization: `Bearer ${bearer}` } } }, 'x');
+    logger.child({ admin_key: adminKey }).info({ access_token: accessToken }, 'y');
     await new Promise((resolve) => setImmediate(resolve));
     expect(out).toContain('"msg":"x"');
     expect(out).toContain('"msg":"y"');
-    for (const value of [t1, k1, a1, ak, at]) expect(out).not.toContain(value);
+    for (const secret of [token, apiKey, bearer, adminKey, accessToken]) expect(out).not.toContain(secret);
   });
 });
 

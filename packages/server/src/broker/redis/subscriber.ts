@@ -27,6 +27,8 @@ export class SubscriberShard {
   /** True once every channel is subscribed on the current connection. */
   synced = true;
   private everReady = false;
+  /** True until the first connection is ready or the first attempt fails. */
+  private firstAttempt = true;
   private closed = false;
   private lastErrorLog = 0;
 
@@ -42,6 +44,7 @@ export class SubscriberShard {
     this.redis.on(event, (name: Buffer, blob: Buffer) => hooks.onMessage(name, blob));
     this.redis.on('ready', () => {
       this.generation += 1;
+      this.firstAttempt = false;
       if (!this.everReady) {
         this.everReady = true;
         return;
@@ -51,6 +54,7 @@ export class SubscriberShard {
       hooks.onReconnect(this);
     });
     this.redis.on('close', () => {
+      this.firstAttempt = false;
       if (this.closed) return;
       if (this.channels.size > 0) this.synced = false;
       this.logger.warn({ shard: this.key }, 'redis subscriber connection lost');
@@ -68,9 +72,16 @@ export class SubscriberShard {
     return this.redis.status === 'ready';
   }
 
-  /** Healthy: connected and every channel subscribed. */
+  /**
+   * Healthy: connected and every channel subscribed. A shard making its very
+   * first connection (cluster shards are created when a channel first lands
+   * on their master) is not down: counting it down made the node refuse every
+   * upgrade with 503 and fail `/ready` for as long as that connect took, on
+   * a healthy Redis. Once a connection attempt failed, or a connection was
+   * lost, it is down until it is back.
+   */
   get up(): boolean {
-    return this.ready && this.synced;
+    return this.synced && (this.ready || this.firstAttempt);
   }
 
   connect(): void {
