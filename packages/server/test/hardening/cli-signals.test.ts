@@ -69,14 +69,11 @@ const exitOf = (proc: ChildProcess) =>
 
 describe('standalone shutdown signals', () => {
   it('drains on SIGTERM (ready 503 at once), and a second signal 1 s later exits at once, non-zero', async () => {
-    const { process: proc, port, logged } = await startCli([
-      '--drain-ms',
-      '20000',
-      '--drain-ms-per-connection',
-      '10000',
-      '--log-level',
-      'info',
-    ]);
+    const {
+      process: proc,
+      port,
+      logged,
+    } = await startCli(['--drain-ms', '20000', '--drain-ms-per-connection', '10000', '--log-level', 'info']);
     // Two clients at 10 s each, so the 20 s drain window has a client left to close late.
     const a = await TestClient.authed(`ws://127.0.0.1:${port}/ws`, await signToken({ sub: 'a' }));
     const b = await TestClient.authed(`ws://127.0.0.1:${port}/ws`, await signToken({ sub: 'b' }));

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildEventFrame, buildHistoryBody } from '../../src/broker/event-frame.js';
