@@ -6,6 +6,7 @@
  * live, and a realtime projection that publishes events to the gateway.
  */
 
+export * from './aggregate.js';
 export * from './driver.js';
 export { createPgDriver, type PgDriverOptions } from './drivers/pg.js';
 export { createPgliteDriver, type PgliteDriverOptions } from './drivers/pglite.js';
