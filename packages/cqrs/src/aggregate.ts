@@ -87,7 +87,7 @@ export interface CommandHandlerOptions {
 }
 
 /** Runs commands against one aggregate type. */
-export interface CommandHandler<S, C> {
+export interface CommandHandler<S> {
   /** Validates `input`, loads `{aggregate}-{id}`, decides, appends with the version it read. */
   handle(id: string, input: unknown, options?: HandleOptions): Promise<CommandResult<S>>;
   /** The current state and version of one entity (`version` 0: it does not exist). */
@@ -123,7 +123,7 @@ export function createCommandHandler<S, C>(
   store: EventStore,
   aggregate: Aggregate<S, C>,
   options: CommandHandlerOptions = {},
-): CommandHandler<S, C> {
+): CommandHandler<S> {
   const maxRetries = options.maxRetries ?? 3;
   const now = options.now ?? (() => new Date());
   if (!/^[a-z][a-z0-9_]*$/.test(aggregate.name)) {
