@@ -410,13 +410,27 @@ export class SqlEventStore implements EventStore {
 export async function readAllIn(
   executor: SqlExecutor,
   store: SqlEventStore,
-  options: { after: number; limit: number; types?: readonly string[] | undefined; tenantId?: string | undefined },
+  options: {
+    after: number;
+    limit: number;
+    types?: readonly string[] | undefined;
+    tenantId?: string | undefined;
+    /** Only positions up to this one (a head read earlier in the same transaction). */
+    upTo?: number | undefined;
+  },
 ): Promise<StoredEvent[]> {
   const rows = await executor.query(
     `SELECT ${EVENT_COLUMNS} FROM albatross_events
      WHERE position > $1 AND ($3::text[] IS NULL OR type = ANY($3::text[])) AND ($4::text IS NULL OR tenant_id = $4)
+       AND ($5::bigint IS NULL OR position <= $5)
      ORDER BY position LIMIT $2`,
-    [options.after, options.limit, options.types === undefined ? null : [...options.types], options.tenantId ?? null],
+    [
+      options.after,
+      options.limit,
+      options.types === undefined ? null : [...options.types],
+      options.tenantId ?? null,
+      options.upTo ?? null,
+    ],
   );
   return rows.map((row) => store.toEvent(row));
 }
