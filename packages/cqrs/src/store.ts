@@ -238,21 +238,25 @@ export class SqlEventStore implements EventStore {
           `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}::jsonb, $${p + 6}, $${p + 7}, $${p + 8}, $${p + 9}, $${p + 10})`,
         );
       });
-      const inserted = await tx.query<{ position: unknown }>(
-        `INSERT INTO albatross_events (stream_id, stream_version, type, schema_version, payload, tenant_id,
-           causation_id, correlation_id, actor_id, command_id)
-         VALUES ${rows.join(', ')} RETURNING position`,
+      // Events, the stream's version and the notification in one round trip:
+      // the append lock is held until commit, so every round trip under it counts.
+      const n = params.length;
+      params.push(streamId, base + events.length, EVENTS_CHANNEL);
+      const [inserted] = await tx.query<{ first: unknown; last: unknown }>(
+        `WITH inserted AS (
+           INSERT INTO albatross_events (stream_id, stream_version, type, schema_version, payload, tenant_id,
+             causation_id, correlation_id, actor_id, command_id)
+           VALUES ${rows.join(', ')} RETURNING position
+         ), stream AS (
+           INSERT INTO albatross_streams (stream_id, version) VALUES ($${n + 1}, $${n + 2})
+           ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+           RETURNING 1
+         ), span AS (SELECT MIN(position) AS first, MAX(position) AS last FROM inserted)
+         SELECT span.first, span.last, pg_notify($${n + 3}, span.last::text) FROM span, stream`,
         params,
       );
-      const positions = inserted.map((row) => Number(row.position));
-      firstPosition = Math.min(...positions);
-      position = Math.max(...positions);
-      await tx.query(
-        `INSERT INTO albatross_streams (stream_id, version) VALUES ($1, $2)
-         ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
-        [streamId, base + events.length],
-      );
-      await tx.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, String(position)]);
+      firstPosition = Number(inserted?.first);
+      position = Number(inserted?.last);
     } else {
       position = Number(
         (await tx.query<{ p: unknown }>('SELECT COALESCE(MAX(position), 0) AS p FROM albatross_events'))[0]?.p ?? 0,
