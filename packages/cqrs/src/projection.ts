@@ -112,8 +112,14 @@ export interface ApplyOutcome {
 }
 
 /**
- * Applies `events` in order inside `tx`, each under a savepoint so a
- * failing handler rolls back only its own writes.
+ * Applies `events` in order inside `tx` and returns how far it got. The
+ * whole batch runs under one savepoint (two statements per batch, not per
+ * event); when an event fails, the batch is rolled back to the savepoint and
+ * the events before the failing one are applied again, so the failing
+ * handler's writes (and only those) are undone and it runs once per batch.
+ * Handlers with side effects outside the transaction (the realtime
+ * projection's publish) may therefore see the events before a failure
+ * twice; they must be idempotent, as they must be for crash replays anyway.
  */
 export async function applyEvents(
   tx: SqlExecutor,
@@ -122,19 +128,29 @@ export async function applyEvents(
   table: (name: string) => string,
   from: number,
 ): Promise<ApplyOutcome> {
-  let applied = from;
-  for (const event of events) {
-    await tx.query('SAVEPOINT albatross_apply');
+  let upTo = events.length;
+  let failure: ApplyOutcome['failure'];
+  for (;;) {
+    await tx.query('SAVEPOINT albatross_batch');
+    let index = 0;
+    let failed = false;
+    let caught: unknown;
     try {
-      await projection.apply(event, { tx, table });
-      await tx.query('RELEASE SAVEPOINT albatross_apply');
+      for (; index < upTo; index++) await projection.apply(events[index] as StoredEvent, { tx, table });
     } catch (error) {
-      await tx.query('ROLLBACK TO SAVEPOINT albatross_apply');
-      return { applied, failure: { event, error } };
+      failed = true;
+      caught = error;
     }
-    applied = event.position;
+    if (!failed) {
+      await tx.query('RELEASE SAVEPOINT albatross_batch');
+      const applied = upTo > 0 ? (events[upTo - 1] as StoredEvent).position : from;
+      return failure ? { applied, failure } : { applied };
+    }
+    await tx.query('ROLLBACK TO SAVEPOINT albatross_batch');
+    await tx.query('RELEASE SAVEPOINT albatross_batch');
+    failure = { event: events[index] as StoredEvent, error: caught };
+    upTo = index;
   }
-  return { applied };
 }
 
 /** A short, single-line description of a handler error for status and parking. */
