@@ -264,6 +264,30 @@ describe.each(BACKENDS)('event store contract on $name', (backend) => {
     }
   });
 
+  it('listens again after its LISTEN connection is lost', async () => {
+    if (backend.name === 'pglite') return; // one in-process connection: nothing to lose
+    const heard: number[] = [];
+    const unsubscribe = await store.subscribe((position) => heard.push(position));
+    try {
+      const killed = await store.driver.query<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      );
+      expect(killed.length).toBeGreaterThan(0);
+      // Append until a notification arrives (the reconnect takes about a second), bounded.
+      let result = 0;
+      for (let i = 0; i < 100 && !heard.includes(result); i++) {
+        result = (
+          await store.append(`order-${uid()}`, [{ type: 'order.placed', payload: {} }], { expectedVersion: 'any' })
+        ).position;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(heard).toContain(result);
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it('reads 100k events in pages of bounded size and memory', async () => {
     const before = await store.headPosition();
     const total = 100_000;

@@ -34,20 +34,40 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let listenClient: Promise<pg.Client> | undefined;
 
-  // One dedicated connection carries every LISTEN of this driver; when it is
-  // lost, the next listen() opens a new one (the runner's polling covers the gap).
+  let closed = false;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+
+  // One dedicated connection carries every LISTEN of this driver. When it is
+  // lost it is reopened (every second until it works) and re-listens to every
+  // channel; notifications sent meanwhile are lost, which the runner's
+  // polling covers.
+  function scheduleReconnect(): void {
+    if (closed || reconnectTimer !== undefined || listeners.size === 0) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      listenConnection().catch(() => scheduleReconnect());
+    }, 1000);
+    reconnectTimer.unref();
+  }
+
   async function listenConnection(): Promise<pg.Client> {
     if (listenClient) return listenClient;
     const opening = (async () => {
       const client = new pg.Client({ connectionString: options.url });
-      client.on('error', (error) => {
-        options.onError?.(error);
-        if (listenClient === opening) listenClient = undefined;
-      });
+      const lost = (error?: Error) => {
+        if (error) options.onError?.(error);
+        if (listenClient === opening) {
+          listenClient = undefined;
+          scheduleReconnect();
+        }
+      };
+      client.on('error', lost);
+      client.on('end', () => lost());
       client.on('notification', (message) => {
         for (const fn of listeners.get(message.channel) ?? []) fn(message.payload ?? '');
       });
       await client.connect();
+      for (const channel of listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       return client;
     })();
     listenClient = opening;
@@ -88,8 +108,10 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
       }
       set.add(onNotify);
       if (first) {
+        const pending = listenClient;
         const client = await listenConnection();
-        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        // A connection opened just now listened to every channel already.
+        if (pending !== undefined) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       }
       return async () => {
         set.delete(onNotify);
@@ -118,6 +140,8 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
       };
     },
     async close() {
+      closed = true;
+      clearTimeout(reconnectTimer);
       const client = await listenClient?.catch(() => undefined);
       listenClient = undefined;
       await client?.end().catch(() => undefined);
