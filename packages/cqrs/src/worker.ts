@@ -47,6 +47,8 @@ export interface WorkerOptions extends ProjectionRunnerOptions {
   projectionsModule: string;
   /** Only these projections of the module (default: all). */
   only?: readonly string[];
+  /** Errors of idle PostgreSQL connections (they are replaced); log them. */
+  onConnectionError?: (error: Error) => void;
 }
 
 /** A running worker. */
@@ -63,7 +65,10 @@ export interface Worker {
  * and runs them. Several workers may run; each projection is owned by one.
  */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const store = await openEventStore(options.url === undefined ? {} : { url: options.url });
+  const store = await openEventStore({
+    ...(options.url === undefined ? {} : { url: options.url }),
+    ...(options.onConnectionError === undefined ? {} : { onError: options.onConnectionError }),
+  });
   try {
     let projections = await loadProjections(options.projectionsModule, store);
     if (options.only !== undefined && options.only.length > 0) {

@@ -159,6 +159,7 @@ export function addCqrsCommands(program: Command): void {
         ...(options.lockRetryMs === undefined ? {} : { lockRetryMs: options.lockRetryMs }),
         ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
         onEvent: (event) => logRunnerEvent(logger, event),
+        onConnectionError: (error) => logger.warn({ err: error }, 'database connection error'),
       }).catch((error: unknown) => {
         throw asUsageError(error);
       });
