@@ -45,13 +45,14 @@ CREATE TABLE albatross_streams (
 );
 
 CREATE TABLE albatross_commands (
-  command_id      text PRIMARY KEY,
+  command_id      text NOT NULL,
   stream_id       text NOT NULL,
   version         integer NOT NULL,
   first_position  bigint,
   position        bigint,
   event_count     integer NOT NULL,
-  recorded_at     timestamptz NOT NULL DEFAULT now()
+  recorded_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (command_id, stream_id)
 );
 
 CREATE TABLE albatross_projections (

@@ -6,17 +6,20 @@ import { createPgliteDriver } from './drivers/pglite.js';
 import { ALBATROSS_LOCK_CLASS, APPEND_LOCK } from './locks.js';
 import { migrate } from './migrations.js';
 import {
+  type AppendMetadata,
   type AppendOptions,
   type AppendResult,
   type EventStore,
   type ExpectedVersion,
   MAX_APPEND_EVENTS,
+  MAX_APPEND_STREAMS,
   MAX_READ_LIMIT,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type StoredEvent,
   type StreamInfo,
+  type StreamWrite,
 } from './types.js';
 import { type Upcaster, UpcasterRegistry } from './upcasters.js';
 
@@ -162,58 +165,83 @@ export class SqlEventStore implements EventStore {
   }
 
   async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
-    checkStreamId(streamId);
-    checkExpectedVersion(options.expectedVersion);
-    if (!Array.isArray(events) || events.length > MAX_APPEND_EVENTS) {
-      throw new AlbatrossError('INVALID_MESSAGE', `an append carries an array of at most ${MAX_APPEND_EVENTS} events`);
+    const { expectedVersion, ...metadata } = options;
+    const results = await this.appendStreams([{ streamId, events, expectedVersion }], metadata);
+    return results[0] as AppendResult;
+  }
+
+  async appendStreams(writes: readonly StreamWrite[], metadata: AppendMetadata = {}): Promise<AppendResult[]> {
+    if (!Array.isArray(writes) || writes.length === 0 || writes.length > MAX_APPEND_STREAMS) {
+      throw new AlbatrossError('INVALID_MESSAGE', `an append writes to 1 to ${MAX_APPEND_STREAMS} streams`);
     }
-    for (const event of events) {
-      if (typeof event?.type !== 'string' || !EVENT_TYPE.test(event.type) || event.type.length > MAX_ID_LENGTH) {
-        throw new AlbatrossError(
-          'INVALID_MESSAGE',
-          `invalid event type ${JSON.stringify(event?.type)}: {aggregate}.{past_tense}, lowercase`,
-        );
+    const seen = new Set<string>();
+    let total = 0;
+    for (const write of writes) {
+      checkStreamId(write.streamId);
+      if (seen.has(write.streamId)) {
+        throw new AlbatrossError('INVALID_MESSAGE', `stream ${write.streamId} appears twice in one append`);
       }
-      if (event.payload === undefined) throw new AlbatrossError('INVALID_MESSAGE', `event ${event.type}: no payload`);
-      const schemaVersion = event.schemaVersion ?? 1;
-      if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
-        throw new AlbatrossError('INVALID_MESSAGE', `event ${event.type}: schemaVersion must be an integer >= 1`);
-      }
+      seen.add(write.streamId);
+      checkExpectedVersion(write.expectedVersion);
+      if (!Array.isArray(write.events)) throw new AlbatrossError('INVALID_MESSAGE', 'events must be an array');
+      total += write.events.length;
+      for (const event of write.events) checkEvent(event);
     }
-    checkId('tenantId', options.tenantId);
-    checkId('causationId', options.causationId);
-    checkId('correlationId', options.correlationId);
-    checkId('actorId', options.actorId);
-    checkId('commandId', options.commandId);
+    if (total > MAX_APPEND_EVENTS) {
+      throw new AlbatrossError('INVALID_MESSAGE', `an append carries at most ${MAX_APPEND_EVENTS} events`);
+    }
+    checkId('tenantId', metadata.tenantId);
+    checkId('causationId', metadata.causationId);
+    checkId('correlationId', metadata.correlationId);
+    checkId('actorId', metadata.actorId);
+    checkId('commandId', metadata.commandId);
     try {
-      return await this.driver.transaction((tx) => this.#appendIn(tx, streamId, events, options));
+      return await this.driver.transaction(async (tx) => {
+        // One append at a time, store-wide, until commit: see the class comment.
+        await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [ALBATROSS_LOCK_CLASS, APPEND_LOCK]);
+        if (metadata.commandId !== undefined) {
+          const earlier = await commandResultsIn(tx, metadata.commandId);
+          if (earlier.length > 0) return earlier;
+        }
+        const results: AppendResult[] = [];
+        for (const write of writes) results.push(await this.#writeStream(tx, write, metadata));
+        if (metadata.commandId !== undefined) {
+          for (const result of results) {
+            await tx.query(
+              `INSERT INTO albatross_commands (command_id, stream_id, version, first_position, position, event_count)
+               VALUES ($1, $2, $3, $4, $5, $6)`,
+              [
+                metadata.commandId,
+                result.streamId,
+                result.version,
+                result.firstPosition,
+                result.position,
+                result.eventCount,
+              ],
+            );
+          }
+        }
+        return results;
+      });
     } catch (error) {
-      // The lock makes these unreachable for writers using this store; the
+      // The lock makes this unreachable for writers using this store; the
       // constraints still answer for anyone who bypasses it.
-      if (sqlState(error) === '23505') throw conflict(streamId, options.expectedVersion, null);
+      if (sqlState(error) === '23505') {
+        throw new AlbatrossError('CONCURRENCY_CONFLICT', 'a stream was written concurrently', { cause: error });
+      }
       throw error;
     }
   }
 
-  async #appendIn(
-    tx: SqlExecutor,
-    streamId: string,
-    events: readonly NewEvent[],
-    options: AppendOptions,
-  ): Promise<AppendResult> {
-    // One append at a time, store-wide, until commit: see the class comment.
-    await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [ALBATROSS_LOCK_CLASS, APPEND_LOCK]);
-    if (options.commandId !== undefined) {
-      const seen = await commandResultIn(tx, options.commandId);
-      if (seen) return seen;
-    }
+  async #writeStream(tx: SqlExecutor, write: StreamWrite, options: AppendMetadata): Promise<AppendResult> {
+    const { streamId, events } = write;
     const [stream] = await tx.query<{ version: number; deleted: boolean }>(
       'SELECT version, deleted_at IS NOT NULL AS deleted FROM albatross_streams WHERE stream_id = $1',
       [streamId],
     );
     const actual = stream === undefined ? null : Number(stream.version);
     if (stream?.deleted) throw new AlbatrossError('INVALID_STATE', `stream ${streamId} is deleted`);
-    if (!versionMatches(options.expectedVersion, actual)) throw conflict(streamId, options.expectedVersion, actual);
+    if (!versionMatches(write.expectedVersion, actual)) throw conflict(streamId, write.expectedVersion, actual);
     const base = actual ?? 0;
     let firstPosition: number | null = null;
     let position = 0;
@@ -262,7 +290,7 @@ export class SqlEventStore implements EventStore {
         (await tx.query<{ p: unknown }>('SELECT COALESCE(MAX(position), 0) AS p FROM albatross_events'))[0]?.p ?? 0,
       );
     }
-    const result: AppendResult = {
+    return {
       streamId,
       version: base + events.length,
       position,
@@ -270,14 +298,6 @@ export class SqlEventStore implements EventStore {
       eventCount: events.length,
       duplicate: false,
     };
-    if (options.commandId !== undefined) {
-      await tx.query(
-        `INSERT INTO albatross_commands (command_id, stream_id, version, first_position, position, event_count)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [options.commandId, streamId, result.version, firstPosition, position, events.length],
-      );
-    }
-    return result;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -375,7 +395,7 @@ export class SqlEventStore implements EventStore {
 
   async commandResult(commandId: string): Promise<AppendResult | null> {
     checkId('commandId', commandId);
-    return commandResultIn(this.driver, commandId);
+    return (await commandResultsIn(this.driver, commandId))[0] ?? null;
   }
 
   async subscribe(onAppend: (position: number) => void): Promise<() => Promise<void>> {
@@ -439,18 +459,32 @@ export async function readAllIn(
   return rows.map((row) => store.toEvent(row));
 }
 
-async function commandResultIn(executor: SqlExecutor, commandId: string): Promise<AppendResult | null> {
-  const [row] = await executor.query(
-    'SELECT stream_id, version, first_position, position, event_count FROM albatross_commands WHERE command_id = $1',
+async function commandResultsIn(executor: SqlExecutor, commandId: string): Promise<AppendResult[]> {
+  const rows = await executor.query(
+    `SELECT stream_id, version, first_position, position, event_count FROM albatross_commands
+     WHERE command_id = $1 ORDER BY first_position NULLS LAST, stream_id`,
     [commandId],
   );
-  if (!row) return null;
-  return {
+  return rows.map((row) => ({
     streamId: String(row.stream_id),
     version: Number(row.version),
     position: Number(row.position ?? 0),
     firstPosition: row.first_position === null ? null : Number(row.first_position),
     eventCount: Number(row.event_count),
     duplicate: true,
-  };
+  }));
+}
+
+function checkEvent(event: NewEvent): void {
+  if (typeof event?.type !== 'string' || !EVENT_TYPE.test(event.type) || event.type.length > MAX_ID_LENGTH) {
+    throw new AlbatrossError(
+      'INVALID_MESSAGE',
+      `invalid event type ${JSON.stringify(event?.type)}: {aggregate}.{past_tense}, lowercase`,
+    );
+  }
+  if (event.payload === undefined) throw new AlbatrossError('INVALID_MESSAGE', `event ${event.type}: no payload`);
+  const schemaVersion = event.schemaVersion ?? 1;
+  if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
+    throw new AlbatrossError('INVALID_MESSAGE', `event ${event.type}: schemaVersion must be an integer >= 1`);
+  }
 }

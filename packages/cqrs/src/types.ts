@@ -97,8 +97,17 @@ export interface StreamInfo {
 
 /** Largest `limit` of one read. Larger reads page with `after` (see {@link EventStore.iterateAll}). */
 export const MAX_READ_LIMIT = 10_000;
-/** Most events one append may carry. */
+/** Most events one append may carry (over all its streams). */
 export const MAX_APPEND_EVENTS = 1_000;
+/** Most streams one atomic append may write. */
+export const MAX_APPEND_STREAMS = 20;
+
+/** One stream's part of an atomic multi-stream append. */
+export interface StreamWrite {
+  streamId: string;
+  events: readonly NewEvent[];
+  expectedVersion: ExpectedVersion;
+}
 
 /**
  * An append-only event store: streams of events with optimistic concurrency,
@@ -113,6 +122,13 @@ export interface EventStore {
    * not `expectedVersion`; with `INVALID_STATE` when the stream is deleted.
    */
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  /**
+   * Appends to several streams in one transaction: all or nothing, each
+   * checked against its own expected version (e.g. a user and the
+   * reservation stream of their unique email). With a command id, the same
+   * id again returns the first results and appends nothing.
+   */
+  appendStreams(writes: readonly StreamWrite[], metadata?: AppendMetadata): Promise<AppendResult[]>;
   /** Events of one stream in version order, upcast. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   /** Events of every stream in global order, upcast. */

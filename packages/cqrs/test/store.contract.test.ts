@@ -183,6 +183,57 @@ describe.each(BACKENDS)('event store contract on $name', (backend) => {
     expect(await store.commandResult(`cmd-${uid()}`)).toBeNull();
   });
 
+  it('appends to several streams atomically: all or nothing', async () => {
+    const email = `email-${uid()}`;
+    const first = `user-${uid()}`;
+    const second = `user-${uid()}`;
+    const commandId = `cmd-${uid()}`;
+    const results = await store.appendStreams(
+      [
+        { streamId: first, events: [{ type: 'user.created', payload: { email } }], expectedVersion: 'no_stream' },
+        {
+          streamId: email,
+          events: [{ type: 'email.reserved', payload: { user: first } }],
+          expectedVersion: 'no_stream',
+        },
+      ],
+      { commandId, tenantId: 't1' },
+    );
+    expect(results.map((r) => [r.streamId, r.version, r.duplicate])).toEqual([
+      [first, 1, false],
+      [email, 1, false],
+    ]);
+    expect(results[1]?.position).toBe((results[0]?.position ?? 0) + 1);
+    // The same email for another user: the reservation conflicts and the user is not created either.
+    const head = await store.headPosition();
+    await expect(
+      store.appendStreams([
+        { streamId: second, events: [{ type: 'user.created', payload: { email } }], expectedVersion: 'no_stream' },
+        {
+          streamId: email,
+          events: [{ type: 'email.reserved', payload: { user: second } }],
+          expectedVersion: 'no_stream',
+        },
+      ]),
+    ).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+    expect(await store.getStream(second)).toBeNull();
+    expect(await store.headPosition()).toBe(head);
+    // The command again: the first results, nothing appended.
+    const again = await store.appendStreams(
+      [{ streamId: first, events: [{ type: 'user.created', payload: {} }], expectedVersion: 'no_stream' }],
+      { commandId },
+    );
+    expect(again).toEqual(results.map((r) => ({ ...r, duplicate: true })));
+    expect(await store.headPosition()).toBe(head);
+    await expect(
+      store.appendStreams([
+        { streamId: first, events: [], expectedVersion: 'any' },
+        { streamId: first, events: [], expectedVersion: 'any' },
+      ]),
+    ).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(store.appendStreams([])).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+  });
+
   it('upcasts old events on read, never rewriting them', async () => {
     const type = `parcel${uid().replace(/[0-9]/g, 'x')}.weighed`;
     const id = `parcel-${uid()}`;
