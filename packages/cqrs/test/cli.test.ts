@@ -89,6 +89,7 @@ describe('albatross worker and projections (CLI)', () => {
   it('usage errors exit 2 with one line', async () => {
     for (const args of [
       ['worker', '--database-url', db.url],
+      ['worker', '--projections', PROJECTIONS],
       ['worker', '--database-url', 'mysql://x', '--projections', PROJECTIONS],
       ['worker', '--batch-size', 'lots', '--projections', PROJECTIONS],
       ['projections', 'rebuild', 'nope', '--projections', PROJECTIONS, '--database-url', db.url],

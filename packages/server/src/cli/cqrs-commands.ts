@@ -148,6 +148,13 @@ export function addCqrsCommands(program: Command): void {
         logLevel: 'info';
       },
     ) => {
+      if (options.databaseUrl === undefined || options.databaseUrl === '') {
+        // An embedded store belongs to the one process that opened it; its
+        // projections run in that process.
+        throw new ConfigError(
+          'worker needs --database-url (DATABASE_URL): with the embedded store, projections run in-process',
+        );
+      }
       const logger = createLogger({ level: options.logLevel });
       const { startWorker } = await import('@albatross/cqrs');
       const running = await startWorker({
