@@ -34,6 +34,12 @@ export interface Projection {
   handles: readonly string[];
   /** Its read-model tables: logical name → DDL. They are created on first start and swapped by a rebuild. */
   tables?: Readonly<Record<string, TableDdl>>;
+  /**
+   * Where a projection with no checkpoint yet starts: `'beginning'` (default;
+   * read models need all history) or `'end'` (the store's head: for side
+   * effects such as live notifications, where history is no news).
+   */
+  startFrom?: 'beginning' | 'end';
   /** Applies one event. Throwing rolls back this event only; the runner retries, then parks it. */
   apply(event: StoredEvent, context: ProjectionContext): Promise<void>;
 }
@@ -97,9 +103,12 @@ export async function ensureProjection(store: SqlEventStore, projection: Project
   await store.driver.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('albatross.setup:' || $1, 0))`, [projection.name]);
     await createTables(tx, projection, (logical) => logical);
-    await tx.query('INSERT INTO albatross_projections (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [
-      projection.name,
-    ]);
+    await tx.query(
+      `INSERT INTO albatross_projections (name, position)
+       SELECT $1, CASE WHEN $2 THEN COALESCE(MAX(position), 0) ELSE 0 END FROM albatross_events
+       ON CONFLICT (name) DO NOTHING`,
+      [projection.name, projection.startFrom === 'end'],
+    );
   });
 }
 

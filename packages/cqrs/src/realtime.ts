@@ -45,6 +45,8 @@ export function createRealtimeProjection(options: RealtimeProjectionOptions): Pr
   return {
     name: options.name ?? 'realtime',
     handles: options.handles,
+    // Live notifications are about what happens from now on.
+    startFrom: 'end',
     async apply(event) {
       const route = options.route(event);
       if (route === null || route.channels.length === 0) return;

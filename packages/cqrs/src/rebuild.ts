@@ -55,6 +55,10 @@ export async function rebuildProjection(
   options: RebuildOptions = {},
 ): Promise<RebuildResult> {
   checkProjection(projection);
+  if (Object.keys(projection.tables ?? {}).length === 0) {
+    // Replaying a projection without tables would only repeat its side effects.
+    throw new AlbatrossError('INVALID_STATE', `projection ${projection.name} has no tables to rebuild`);
+  }
   const batchSize = options.batchSize ?? 1000;
   const maxAttempts = options.maxAttempts ?? 3;
   await ensureProjection(store, projection);
