@@ -18,6 +18,14 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
+  /** A write's expected stream version is stale (optimistic concurrency). */
+  CONCURRENCY_CONFLICT: 'CONCURRENCY_CONFLICT',
+  /** The entity (or a unique attribute such as an email) exists already. */
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  /** The command is not allowed in the entity's current state. */
+  INVALID_STATE: 'INVALID_STATE',
+  /** The caller must change their password before anything else. */
+  PASSWORD_CHANGE_REQUIRED: 'PASSWORD_CHANGE_REQUIRED',
 } as const;
 
 /** One of the protocol's error codes. */
@@ -45,6 +53,10 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   UNAVAILABLE: 503,
   INTERNAL: 500,
+  CONCURRENCY_CONFLICT: 409,
+  ALREADY_EXISTS: 409,
+  INVALID_STATE: 409,
+  PASSWORD_CHANGE_REQUIRED: 403,
 };
 
 /**

@@ -9,5 +9,6 @@
 export * from './channel.js';
 export * from './codec.js';
 export * from './codes.js';
+export * from './errors.js';
 export * from './frames.js';
 export * from './http.js';

@@ -76,6 +76,10 @@ describe('codes', () => {
         'NOT_FOUND',
         'UNAVAILABLE',
         'INTERNAL',
+        'CONCURRENCY_CONFLICT',
+        'ALREADY_EXISTS',
+        'INVALID_STATE',
+        'PASSWORD_CHANGE_REQUIRED',
       ].sort(),
     );
     for (const [key, value] of Object.entries(ErrorCode)) {
@@ -86,6 +90,10 @@ describe('codes', () => {
     expect(httpStatusOf.TOKEN_EXPIRED).toBe(401);
     expect(httpStatusOf.INVALID_MESSAGE).toBe(400);
     expect(httpStatusOf.MESSAGE_TOO_LARGE).toBe(413);
+    expect(httpStatusOf.CONCURRENCY_CONFLICT).toBe(409);
+    expect(httpStatusOf.ALREADY_EXISTS).toBe(409);
+    expect(httpStatusOf.INVALID_STATE).toBe(409);
+    expect(httpStatusOf.PASSWORD_CHANGE_REQUIRED).toBe(403);
   });
 
   it('isErrorCode accepts only codes', () => {

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Command, CommanderError, Option } from 'commander';
 import { SignJWT } from 'jose';
 import { type ApiKeyVerifier, StaticApiKeyVerifier } from '../auth/api-keys.js';
 import { createJwtVerifier, type JwtOptions } from '../auth/jwt.js';
@@ -10,7 +11,6 @@ import {
   ConfigError,
   drainWindowCapMs,
   envName,
-  parseFlags,
   resolveConfig,
   SETTINGS,
   type ServerConfig,
@@ -18,20 +18,11 @@ import {
 import { createGateway, type Gateway } from '../gateway.js';
 import { httpServerOptions } from '../http/server-timeouts.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { addCqrsCommands } from './cqrs-commands.js';
 import { type DevSecrets, loadDevSecrets } from './dev-secrets.js';
 import { runPrimary, type WorkerMessage } from './primary.js';
 
-const USAGE = `Usage: albatross serve [--flag value ...]
-
-Every flag --foo-bar can also be given as env ALBATROSS_FOO_BAR or as key "foo-bar"
-in the JSON file named by --config; flags override env, env overrides the file.
-
-Settings:
-${SETTINGS.map((s) => `  --${s.name.padEnd(24)} ${s.description}${'default' in s ? ` (default: ${s.default || '""'})` : ''}\n  ${''.padEnd(26)} env ${envName(s.name)}`).join('\n')}
-`;
-
-async function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ServerConfig> {
-  const flags = parseFlags(argv);
+async function loadConfig(flags: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Promise<ServerConfig> {
   const configPath = flags.get('config') ?? env[envName('config')];
   let file: Record<string, unknown> = {};
   if (configPath !== undefined && configPath !== '') {
@@ -138,8 +129,8 @@ async function printDemo(config: ServerConfig, port: number, secrets: DevSecrets
   );
 }
 
-async function serve(argv: readonly string[]): Promise<void> {
-  const config = await loadConfig(argv, process.env);
+async function serve(flags: ReadonlyMap<string, string>): Promise<void> {
+  const config = await loadConfig(flags, process.env);
   let devSecrets: DevSecrets | undefined;
   if (config.dev && (config.jwtSecret === undefined || config.adminKey === undefined)) {
     // Kept on disk, so a restart does not invalidate the open tab's token or the printed curl command.
@@ -265,18 +256,82 @@ async function serve(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', onSignal);
 }
 
+/**
+ * The `serve` command: one option per setting, generated from the settings
+ * table. Commander only parses; the values it saw on the command line go to
+ * {@link resolveConfig} as before, which applies env, config file and
+ * defaults and validates everything (commander sets no defaults of its own).
+ */
+function serveCommand(): Command {
+  const command = new Command('serve').description('run the realtime gateway').addHelpText(
+    'after',
+    `
+Every flag --foo-bar can also be given as env ALBATROSS_FOO_BAR or as key "foo-bar"
+in the JSON file named by --config; flags override env, env overrides the file.`,
+  );
+  for (const spec of SETTINGS) {
+    const flag = spec.kind.type === 'bool' ? `--${spec.name} [value]` : `--${spec.name} <value>`;
+    const fallback = 'default' in spec ? ` (default: ${spec.default || '""'})` : '';
+    command.addOption(new Option(flag, `${spec.description}${fallback}; env ${envName(spec.name)}`));
+  }
+  return command.action(async (_options: unknown, cmd: Command) => {
+    const flags = new Map<string, string>();
+    for (const option of cmd.options) {
+      const key = option.attributeName();
+      if (cmd.getOptionValueSource(key) !== 'cli') continue;
+      const value: unknown = cmd.getOptionValue(key);
+      flags.set(option.long?.slice(2) ?? key, value === true ? 'true' : String(value));
+    }
+    await serve(flags);
+  });
+}
+
+/** Commander's parse errors, worded as the hand-written parser worded them. */
+function usageError(error: CommanderError, argv: readonly string[]): ConfigError {
+  switch (error.code) {
+    case 'commander.unknownOption': {
+      const name = /'(--?[^']+)'/.exec(error.message)?.[1] ?? '';
+      return new ConfigError(`unknown flag ${name} (see --help)`);
+    }
+    case 'commander.optionMissingArgument': {
+      const name = /'--([a-z0-9-]+)/.exec(error.message)?.[1] ?? '';
+      return new ConfigError(`--${name} needs a value`);
+    }
+    case 'commander.excessArguments': {
+      const extra = argv.find((arg, i) => i > 0 && !arg.startsWith('-') && !argv[i - 1]?.startsWith('--'));
+      return new ConfigError(extra === undefined ? 'unexpected argument' : `unexpected argument "${extra}"`);
+    }
+    default:
+      return new ConfigError(error.message.replace(/^error: /, ''));
+  }
+}
+
 async function main(argv: readonly string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
-    return;
+  const program = new Command('albatross')
+    .description('Albatross: realtime gateway, event store workers and projections')
+    .usage('<command> [options]')
+    .argument('[command]')
+    .helpCommand(true)
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: () => undefined, outputError: () => undefined })
+    .exitOverride()
+    .action((command: string | undefined) => {
+      if (command !== undefined && command !== 'help')
+        throw new ConfigError(`unknown command "${command}" (try: albatross serve --help)`);
+      program.outputHelp();
+    });
+  program.addCommand(serveCommand());
+  addCqrsCommands(program);
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   }
-  if (command !== 'serve') throw new ConfigError(`unknown command "${command}" (try: albatross serve --help)`);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(USAGE);
-    return;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.exitCode === 0) return;
+    throw usageError(error, argv);
   }
-  await serve(rest);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCommandHandler, openEventStore, projectionStatus, type SqlEventStore } from '../src/index.js';
+import { createTestDatabase, type TestDatabase, uid, waitFor } from './helpers.js';
+import { ticket } from './ticket.js';
+
+// `albatross worker` and `albatross projections` from the CLI's sources.
+const MAIN = fileURLToPath(new URL('../../server/src/cli/main.ts', import.meta.url));
+const PROJECTIONS = fileURLToPath(new URL('./fixtures/projections.ts', import.meta.url));
+const CWD = fileURLToPath(new URL('..', import.meta.url));
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('ALBATROSS_') || key === 'DATABASE_URL' || key === 'NODE_OPTIONS' || key.startsWith('TEST_'))
+      continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--conditions=@albatross/source', '--import', 'tsx', MAIN, ...args], {
+    cwd: CWD,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe('albatross worker and projections (CLI)', () => {
+  let db: TestDatabase;
+  let store: SqlEventStore;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = await openEventStore({ url: db.url });
+    const handler = createCommandHandler(store, ticket);
+    for (let i = 0; i < 3; i++) await handler.handle(uid(), { type: 'open', title: `t${i}` });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('worker runs the module’s projections until SIGTERM, then exits 0', async () => {
+    const worker = run(['worker', '--lock-retry-ms', '200'], {
+      DATABASE_URL: db.url,
+      ALBATROSS_PROJECTIONS: PROJECTIONS,
+    });
+    await waitFor(() => worker.out().includes('"worker started"'), 'worker started', 60_000);
+    const head = await store.headPosition();
+    await waitFor(
+      async () => (await projectionStatus(store)).some((s) => s.name === 'ticket_summary' && s.position === head),
+      'the worker to catch up',
+      30_000,
+    );
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+
+  it('projections status and rebuild', async () => {
+    const status = run(['projections', 'status', '--json', '--database-url', db.url]);
+    expect(await status.exited).toBe(0);
+    const rows = status
+      .out()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows).toEqual([expect.objectContaining({ name: 'ticket_summary', lag: 0, parked: 0 })]);
+
+    const rebuild = run(['projections', 'rebuild', 'ticket_summary', '--projections', PROJECTIONS], {
+      DATABASE_URL: db.url,
+    });
+    expect(await rebuild.exited, rebuild.err()).toBe(0);
+    expect(JSON.parse(rebuild.out().trim())).toMatchObject({ msg: 'rebuilt', name: 'ticket_summary', applied: 3 });
+    expect(await store.driver.query('SELECT count(*)::int AS n FROM tickets')).toEqual([{ n: 3 }]);
+  });
+
+  it('usage errors exit 2 with one line', async () => {
+    for (const args of [
+      ['worker', '--database-url', db.url],
+      ['worker', '--projections', PROJECTIONS],
+      ['worker', '--database-url', 'mysql://x', '--projections', PROJECTIONS],
+      ['worker', '--batch-size', 'lots', '--projections', PROJECTIONS],
+      ['projections', 'rebuild', 'nope', '--projections', PROJECTIONS, '--database-url', db.url],
+      ['projections', 'rebuild', 'ticket_summary', '--projections', '/nonexistent/module.js', '--database-url', db.url],
+    ]) {
+      const cli = run(args);
+      expect(await cli.exited, `${args.join(' ')}: ${cli.err()}`).toBe(2);
+      expect(cli.err().trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+});
