@@ -8,6 +8,23 @@ import { createLogger, type Logger } from '../log/logger.js';
 // `@albatross/cqrs` (and with it pg and PGlite) is imported only when one of
 // them runs, so `albatross serve` does not load it.
 
+/**
+ * Loads `@albatross/cqrs`, an optional peer: gateway-only installs do not
+ * carry pg and PGlite. Missing, it is a configuration error that says what
+ * to install, not a stack trace.
+ */
+async function loadCqrs(): Promise<typeof import('@albatross/cqrs')> {
+  try {
+    return await import('@albatross/cqrs');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@albatross/cqrs')) {
+      throw new ConfigError('this command needs the event store package: npm install @albatross/cqrs');
+    }
+    throw error;
+  }
+}
+
 interface StoreOptions {
   databaseUrl?: string;
   dataDir: string;
@@ -156,7 +173,7 @@ export function addCqrsCommands(program: Command): void {
         );
       }
       const logger = createLogger({ level: options.logLevel });
-      const { startWorker } = await import('@albatross/cqrs');
+      const { startWorker } = await loadCqrs();
       const running = await startWorker({
         url: storeUrl(options),
         projectionsModule: options.projections,
@@ -198,7 +215,7 @@ export function addCqrsCommands(program: Command): void {
       .description('checkpoint, lag, owner, parked events and last error of every projection')
       .option('--json', 'one JSON object per projection'),
   ).action(async (options: StoreOptions & { json?: boolean }) => {
-    const { openEventStore, projectionStatus } = await import('@albatross/cqrs');
+    const { openEventStore, projectionStatus } = await loadCqrs();
     const store = await openEventStore({ url: storeUrl(options) });
     try {
       const rows = await projectionStatus(store);
@@ -215,7 +232,7 @@ export function addCqrsCommands(program: Command): void {
     ),
     true,
   ).action(async (name: string, options: StoreOptions & { projections: string }) => {
-    const { loadProjections, openEventStore, rebuildProjection } = await import('@albatross/cqrs');
+    const { loadProjections, openEventStore, rebuildProjection } = await loadCqrs();
     const store = await openEventStore({ url: storeUrl(options) });
     try {
       const list = await loadProjections(options.projections, store).catch((error: unknown) => {
