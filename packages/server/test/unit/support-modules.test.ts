@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildEventFrame, buildHistoryBody } from '../../src/broker/event-frame.js';
@@ -52,11 +53,16 @@ describe('createLogger', () => {
       },
     });
     const logger = createLogger({ destination });
-    logger.info({ token: 'T1', nested: { api_key: 'K1', deeper: { authorization: 'Bearer A1' } } }, 'x');
-    logger.child({ admin_key: 'AK' }).info({ access_token: 'AT' }, 'y');
+    // Long random secrets: short ones such as "T1" also occur in ISO timestamps (…T16:…).
+    const [token, apiKey, bearer, adminKey, accessToken] = Array.from({ length: 5 }, () =>
+      randomBytes(18).toString('hex'),
+    );
+    logger.info({ token, nested: { api_key: apiKey, deeper: { authorization: `Bearer ${bearer}` } } }, 'x');
+    logger.child({ admin_key: adminKey }).info({ access_token: accessToken }, 'y');
     await new Promise((resolve) => setImmediate(resolve));
     expect(out).toContain('"msg":"x"');
-    for (const secret of ['T1', 'K1', 'A1', 'AT']) expect(out).not.toContain(secret);
+    expect(out).toContain('"msg":"y"');
+    for (const secret of [token, apiKey, bearer, adminKey, accessToken]) expect(out).not.toContain(secret);
   });
 });
 
