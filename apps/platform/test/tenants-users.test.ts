@@ -1,5 +1,6 @@
 import type { ApiKey, CreatedApiKey, CreatedUser, Page, Tenant, TokenResponse, User } from '@albatross/platform-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MemoryLruCache } from '../src/readmodel/cache.js';
 import {
   createTenant,
   createUserAndLogin,
@@ -256,7 +257,7 @@ describe('read-your-writes', () => {
       const all = await t.admin.get<Page<Tenant>>('/api/tenants?limit=200');
       expect(all.body.items.find((x) => x.id === tenant.id)?.name).toBe(name);
     }
-    expect(t.platform.context.cache.size).toBeGreaterThan(0);
+    expect((t.platform.context.cache as MemoryLruCache).size).toBeGreaterThan(0);
   });
 });
 
