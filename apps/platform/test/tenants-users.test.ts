@@ -1,5 +1,7 @@
+import { loadProjections } from '@albatross/cqrs';
 import type { ApiKey, CreatedApiKey, CreatedUser, Page, Tenant, TokenResponse, User } from '@albatross/platform-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readModelProjections } from '../src/index.js';
 import type { MemoryLruCache } from '../src/readmodel/cache.js';
 import {
   createTenant,
@@ -258,6 +260,13 @@ describe('read-your-writes', () => {
       expect(all.body.items.find((x) => x.id === tenant.id)?.name).toBe(name);
     }
     expect((t.platform.context.cache as MemoryLruCache).size).toBeGreaterThan(0);
+  });
+});
+
+describe('albatross worker --projections @albatross/platform/projections', () => {
+  it('loads the platform’s read-model projections by package name', async () => {
+    const list = await loadProjections('@albatross/platform/projections', t.store);
+    expect(list.map((p) => p.name)).toEqual(readModelProjections.map((p) => p.name));
   });
 });
 
