@@ -48,7 +48,9 @@ export const RoleSchema = z.enum(ROLES as [string, ...string[]]) as z.ZodType<(t
 export const RolesSchema = z.array(RoleSchema).min(1).max(ROLES.length);
 
 /** No control characters (NUL cannot even be stored); tabs and newlines only where text is free-form. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const NO_CONTROL_MULTILINE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 /** One line of text: trimmed, no control characters. */
 export function lineSchema(max: number) {
