@@ -263,6 +263,20 @@ describe('read-your-writes', () => {
   });
 });
 
+describe('correlation ids', () => {
+  it('are the request id: the caller’s X-Request-Id, or a fresh UUID, stored with the events', async () => {
+    const given = `req-${Date.now()}-abc`;
+    const created = await t.admin.post<Tenant>('/api/tenants', { name: 'correlated' }, { 'x-request-id': given });
+    expect(created.headers.get('x-request-id')).toBe(given);
+    const [event] = await t.store.readStream(`tenant-${created.body.id}`);
+    expect(event?.correlationId).toBe(given);
+    const other = await t.admin.post<Tenant>('/api/tenants', { name: 'uncorrelated' }, { 'x-request-id': 'bad id!' });
+    expect(other.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const [second] = await t.store.readStream(`tenant-${other.body.id}`);
+    expect(second?.correlationId).toBe(other.headers.get('x-request-id'));
+  });
+});
+
 describe('albatross worker --projections @albatross/platform/projections', () => {
   it('loads the platform’s read-model projections by package name', async () => {
     const list = await loadProjections('@albatross/platform/projections', t.store);
