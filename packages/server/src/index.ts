@@ -20,6 +20,8 @@ export type {
   BrokerPublication,
   ConnectionCounter,
   ConnectionLimits,
+  ControlMessage,
+  DisconnectFilter,
   HealthCheck,
   HistoryPage,
   IdempotencyStore,
