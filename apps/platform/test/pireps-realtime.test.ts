@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -10,7 +10,7 @@ import {
   waitForProjections,
 } from '@albatross/cqrs';
 import { adminChannel, pirepChannel, Role } from '@albatross/platform-api';
-import { createGateway, type Gateway, silentLogger } from '@albatross/server';
+import { createGateway, type Gateway, StaticApiKeyVerifier, silentLogger } from '@albatross/server';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -19,8 +19,13 @@ import { PIREP_PROJECTION, PirepReadModel, pirepProjection } from '../src/pireps
 import { routePirepEvent } from '../src/pireps/realtime.js';
 import { createPlatformAuthorizers, type SubscriberRecord } from '../src/realtime/authorizers.js';
 import { createPlatformRealtimeProjection } from '../src/realtime/projection.js';
+import { createRevocationProjection } from '../src/realtime/revocation.js';
 
 const SECRET = randomBytes(32).toString('hex');
+/** An API key of pilot1 (id k1) and one of pilot2 (id k2): long and random. */
+const KEY1 = `alb_${randomBytes(24).toString('hex')}`;
+const KEY2 = `alb_${randomBytes(24).toString('hex')}`;
+const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 
 const report = (overrides: Record<string, unknown> = {}) => ({
   flight_number: 'AF1234',
@@ -189,7 +194,13 @@ describe('PIREP events on the gateway', () => {
     const reads = new PirepReadModel(store.driver);
     gateway = await createGateway({
       server,
-      auth: { jwt: { secret: SECRET } },
+      auth: {
+        jwt: { secret: SECRET },
+        apiKeys: new StaticApiKeyVerifier([
+          { id: 'k1', sha256: sha256(KEY1), sub: 'pilot1', tenant_id: 't1', roles: [Role.Pilot] },
+          { id: 'k2', sha256: sha256(KEY2), sub: 'pilot2', tenant_id: 't1', roles: [Role.Pilot] },
+        ]),
+      },
       logger: silentLogger,
       authorizers: createPlatformAuthorizers({
         user: async (id) => users.get(id) ?? null,
@@ -203,7 +214,11 @@ describe('PIREP events on the gateway', () => {
     wsUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`;
     runner = createProjectionRunner(
       store,
-      [pirepProjection, createPlatformRealtimeProjection([routePirepEvent], (request) => gateway.publish(request))],
+      [
+        pirepProjection,
+        createPlatformRealtimeProjection([routePirepEvent], (request) => gateway.publish(request)),
+        createRevocationProjection({ disconnect: (filter) => gateway.disconnect(filter), repeatAfterMs: 0 }),
+      ],
       { pollIntervalMs: 200 },
     );
     await runner.start();
@@ -214,6 +229,12 @@ describe('PIREP events on the gateway', () => {
     await gateway?.close();
     server?.close();
   });
+
+  const connectWithKey = async (key: string) => {
+    const client = await Client.open(wsUrl, key);
+    clients.push(client);
+    return client;
+  };
 
   const connect = async (sub: string) => {
     const user = users.get(sub) as SubscriberRecord;
@@ -290,5 +311,34 @@ describe('PIREP events on the gateway', () => {
     // One publication per event and channel: no duplicates.
     const adminEvents = admin.events().filter((f) => f.channel === adminChannel('t1'));
     expect(adminEvents.map((f) => f.event_type)).toEqual(['pirep.submitted', 'pirep.approved']);
+  });
+
+  it('closes 4003 the connections of a revoked key, a deactivated user, a suspended tenant, and no others', async () => {
+    const waitClosed = async (client: Client) => {
+      const deadline = Date.now() + 5000;
+      while (client.closed === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      return client.closed;
+    };
+    const append = (stream: string, type: string, payload: Record<string, string>) =>
+      store.append(stream, [{ type, payload }], { expectedVersion: 'any', tenantId: 't1', actorId: 'admin1' });
+
+    const key1 = await connectWithKey(KEY1);
+    const key2 = await connectWithKey(KEY2);
+    const pilot1 = await connect('pilot1');
+    await append('user-pilot1', 'apikey.revoked', { key_id: 'k1' });
+    expect(await waitClosed(key1)).toBe(4003);
+    expect(key2.closed).toBeNull();
+    expect(pilot1.closed).toBeNull(); // the user's JWT connection is not the key's
+
+    await append('user-pilot1', 'user.deactivated', {});
+    expect(await waitClosed(pilot1)).toBe(4003);
+    expect(key2.closed).toBeNull();
+
+    const admin = await connect('admin1');
+    const foreign = await connect('pilotx');
+    await append('tenant-t1', 'tenant.suspended', {});
+    expect(await waitClosed(admin)).toBe(4003);
+    expect(await waitClosed(key2)).toBe(4003);
+    expect(foreign.closed).toBeNull();
   });
 });
