@@ -1,5 +1,8 @@
 import type { Projection, SqlExecutor } from '@albatross/cqrs';
-import { type Pirep, PlatformEventType } from '@albatross/platform-api';
+import { type Pirep, type PirepListQuery, PlatformEventType } from '@albatross/platform-api';
+import { decodeCursor, iso, isoOrNull, toPage } from '../readmodel/pagination.js';
+import { bumpCacheVersion } from '../readmodel/tables.js';
+import { entityIdOf } from '../tenants/projection.js';
 import {
   PIREP_EVENT_TYPES,
   type PirepAmendedPayload,
@@ -7,11 +10,11 @@ import {
   type PirepSubmittedPayload,
 } from './aggregate.js';
 
-/** Name of the PIREP read-model projection (its checkpoint and what commands wait for). */
-export const PIREP_PROJECTION = 'pirep_read';
+/** Name of the PIREP read-model projection (its checkpoint; commands wait for it). */
+export const PIREPS_PROJECTION = 'platform_pireps';
 
-/** A row of the `pireps` read-model table. */
-type PirepRow = {
+/** A row of the `pireps` read model. */
+export interface PirepRow extends Record<string, unknown> {
   id: string;
   tenant_id: string;
   pilot_id: string;
@@ -19,30 +22,32 @@ type PirepRow = {
   aircraft: string;
   departure: string;
   arrival: string;
-  block_off: string;
-  block_on: string;
+  block_off: unknown;
+  block_on: unknown;
   remarks: string | null;
-  status: Pirep['status'];
+  status: string;
   review_comment: string | null;
   reviewed_by: string | null;
-  reviewed_at: string | null;
+  reviewed_at: unknown;
   version: number;
-  created_at: string;
-  updated_at: string;
-};
-
-/** The entity id of a `pirep-{id}` stream. */
-export function pirepIdOf(streamId: string): string {
-  return streamId.slice('pirep-'.length);
+  created_at: unknown;
+  updated_at: unknown;
 }
 
-/**
- * The `pireps` read model: one row per PIREP, updated in the projection's
- * transaction. Timestamps are ISO 8601 text (UTC, `Z`), so they sort as
- * they read and come back exactly as the API shows them.
- */
-export const pirepProjection: Projection = {
-  name: PIREP_PROJECTION,
+/** Fields a pilot may amend, as columns: a fixed list, never the payload's keys. */
+const AMENDABLE = [
+  'flight_number',
+  'aircraft',
+  'departure',
+  'arrival',
+  'block_off',
+  'block_on',
+  'remarks',
+] as const satisfies readonly (keyof PirepSubmittedPayload)[];
+
+/** Projects PIREP events into the `pireps` read-model table and bumps the tenant's cache version. */
+export const pirepsProjection: Projection = {
+  name: PIREPS_PROJECTION,
   handles: PIREP_EVENT_TYPES,
   tables: {
     pireps: (table, name) => `
@@ -54,26 +59,31 @@ export const pirepProjection: Projection = {
         aircraft text NOT NULL,
         departure text NOT NULL,
         arrival text NOT NULL,
-        block_off text NOT NULL,
-        block_on text NOT NULL,
+        block_off timestamptz NOT NULL,
+        block_on timestamptz NOT NULL,
         remarks text,
         status text NOT NULL,
         review_comment text,
         reviewed_by text,
-        reviewed_at text,
+        reviewed_at timestamptz,
         version integer NOT NULL,
-        created_at text NOT NULL,
-        updated_at text NOT NULL
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
       );
       CREATE INDEX ${name('tenant')} ON ${table} (tenant_id, created_at, id);
-      CREATE INDEX ${name('pilot')} ON ${table} (pilot_id, created_at, id);`,
+      CREATE INDEX ${name('pilot')} ON ${table} (pilot_id, created_at, id);
+      CREATE INDEX ${name('created')} ON ${table} (created_at, id);`,
   },
   async apply(event, { tx, table }) {
     const pireps = table('pireps');
-    const id = pirepIdOf(event.streamId);
+    const id = entityIdOf(event.streamId);
+    const at = event.recordedAt;
+    const v = event.streamVersion;
+    let tenantId: string;
     switch (event.type) {
       case PlatformEventType.PirepSubmitted: {
         const p = event.payload as unknown as PirepSubmittedPayload;
+        tenantId = p.tenant_id;
         await tx.query(
           `INSERT INTO ${pireps} (id, tenant_id, pilot_id, flight_number, aircraft, departure, arrival,
              block_off, block_on, remarks, status, version, created_at, updated_at)
@@ -90,132 +100,102 @@ export const pirepProjection: Projection = {
             p.block_off,
             p.block_on,
             p.remarks,
-            event.streamVersion,
-            event.recordedAt,
+            v,
+            at,
           ],
         );
-        return;
+        break;
       }
       case PlatformEventType.PirepAmended: {
         const p = event.payload as unknown as PirepAmendedPayload;
-        // Column names come from a fixed list, never from the payload's keys.
-        const sets: string[] = [];
-        const values: unknown[] = [id, event.streamVersion, event.recordedAt];
+        tenantId = p.tenant_id;
+        const sets = ['version = $2', 'updated_at = $3'];
+        const values: unknown[] = [id, v, at];
         for (const field of AMENDABLE) {
           if (!Object.hasOwn(p.changes, field)) continue;
           values.push(p.changes[field] ?? null);
           sets.push(`${field} = $${values.length}`);
         }
-        await tx.query(
-          `UPDATE ${pireps} SET ${[...sets, 'version = $2', 'updated_at = $3'].join(', ')} WHERE id = $1`,
-          values,
-        );
-        return;
+        await tx.query(`UPDATE ${pireps} SET ${sets.join(', ')} WHERE id = $1`, values);
+        break;
       }
       case PlatformEventType.PirepApproved:
       case PlatformEventType.PirepRejected: {
         const p = event.payload as unknown as PirepReviewedPayload;
+        tenantId = p.tenant_id;
         await tx.query(
           `UPDATE ${pireps} SET status = $2, review_comment = $3, reviewed_by = $4, reviewed_at = $5,
              version = $6, updated_at = $5 WHERE id = $1`,
-          [id, p.status, p.comment, p.reviewer_id, event.recordedAt, event.streamVersion],
+          [id, p.status, p.comment, p.reviewer_id, at, v],
         );
-        return;
+        break;
       }
       default:
         return;
     }
+    await bumpCacheVersion(tx, tenantId);
   },
 };
 
-const AMENDABLE = [
-  'flight_number',
-  'aircraft',
-  'departure',
-  'arrival',
-  'block_off',
-  'block_on',
-  'remarks',
-] as const satisfies readonly (keyof PirepSubmittedPayload)[];
-
-/** The API's view of a row. */
-export function pirepFromRow(row: PirepRow): Pirep {
+/** The API view of a row. */
+export function pirepView(row: PirepRow): Pirep {
   return {
     id: row.id,
     version: Number(row.version),
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
     tenant_id: row.tenant_id,
     pilot_id: row.pilot_id,
     flight_number: row.flight_number,
     aircraft: row.aircraft,
     departure: row.departure,
     arrival: row.arrival,
-    block_off: row.block_off,
-    block_on: row.block_on,
+    block_off: iso(row.block_off),
+    block_on: iso(row.block_on),
     remarks: row.remarks,
-    status: row.status,
+    status: row.status === 'approved' ? 'approved' : row.status === 'rejected' ? 'rejected' : 'submitted',
     review_comment: row.review_comment,
     reviewed_by: row.reviewed_by,
-    reviewed_at: row.reviewed_at,
+    reviewed_at: isoOrNull(row.reviewed_at),
   };
 }
 
-/** Filters of a PIREP list, already narrowed by RBAC (a pilot sees only their own). */
-export interface PirepFilter {
-  tenantId?: string;
-  pilotId?: string;
-  status?: Pirep['status'];
+/** One PIREP of the read model, or null. */
+export async function readPirep(db: SqlExecutor, id: string): Promise<Pirep | null> {
+  const [row] = await db.query<PirepRow>('SELECT * FROM pireps WHERE id = $1', [id]);
+  return row ? pirepView(row) : null;
 }
 
-/** Cursor of a PIREP list: the last row's `(created_at, id)`. */
-export interface PirepCursor {
-  created_at: string;
-  id: string;
-}
-
-/** Reads PIREPs from the read model. */
-export class PirepReadModel {
-  constructor(private readonly db: SqlExecutor) {}
-
-  async get(id: string): Promise<Pirep | null> {
-    const rows = await this.db.query<PirepRow>('SELECT * FROM pireps WHERE id = $1', [id]);
-    return rows[0] ? pirepFromRow(rows[0]) : null;
+/**
+ * A page of PIREPs, oldest first; `scope` is what RBAC lets the caller see
+ * (a tenant, or one pilot's), the query's filters narrow it further.
+ */
+export async function listPireps(
+  db: SqlExecutor,
+  query: PirepListQuery,
+  scope: { tenantId?: string; pilotId?: string },
+): Promise<{ items: Pirep[]; next_cursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (column: string, value: unknown) => {
+    params.push(value);
+    where.push(`${column} = $${params.length}`);
+  };
+  if (scope.tenantId !== undefined) add('tenant_id', scope.tenantId);
+  if (scope.pilotId !== undefined) add('pilot_id', scope.pilotId);
+  if (query.tenant_id !== undefined) add('tenant_id', query.tenant_id);
+  if (query.pilot_id !== undefined) add('pilot_id', query.pilot_id);
+  if (query.status !== undefined) add('status', query.status);
+  if (query.cursor !== undefined) {
+    const cursor = decodeCursor(query.cursor);
+    params.push(cursor.createdAt, cursor.id);
+    where.push(`(created_at, id) > ($${params.length - 1}::timestamptz, $${params.length})`);
   }
-
-  /**
-   * One page, oldest first, keyset-paginated on `(created_at, id)`; `cursor`
-   * is the opaque `next_cursor` of the previous page (already decoded).
-   */
-  async list(
-    filter: PirepFilter,
-    limit: number,
-    after: PirepCursor | null,
-  ): Promise<{ items: Pirep[]; last: PirepCursor | null }> {
-    const where: string[] = [];
-    const values: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      values.push(value);
-      where.push(sql.replace('?', `$${values.length}`));
-    };
-    if (filter.tenantId !== undefined) add('tenant_id = ?', filter.tenantId);
-    if (filter.pilotId !== undefined) add('pilot_id = ?', filter.pilotId);
-    if (filter.status !== undefined) add('status = ?', filter.status);
-    if (after) {
-      values.push(after.created_at, after.id);
-      where.push(`(created_at, id) > ($${values.length - 1}, $${values.length})`);
-    }
-    values.push(limit + 1);
-    const rows = await this.db.query<PirepRow>(
-      `SELECT * FROM pireps ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at, id LIMIT $${values.length}`,
-      values,
-    );
-    const items = rows.slice(0, limit).map(pirepFromRow);
-    const lastItem = items.at(-1);
-    return {
-      items,
-      last: rows.length > limit && lastItem ? { created_at: lastItem.created_at, id: lastItem.id } : null,
-    };
-  }
+  params.push(query.limit + 1);
+  const rows = await db.query<PirepRow>(
+    `SELECT * FROM pireps ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY created_at, id LIMIT $${params.length}`,
+    params,
+  );
+  return toPage(rows, query.limit, pirepView);
 }

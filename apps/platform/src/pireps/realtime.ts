@@ -1,8 +1,8 @@
 import type { RealtimeRoute, StoredEvent } from '@albatross/cqrs';
 import { adminChannel, PlatformEventType, pirepChannel, userUpdatesChannel } from '@albatross/platform-api';
 import type { JsonValue } from '@albatross/protocol';
+import { entityIdOf } from '../tenants/projection.js';
 import type { PirepAmendedPayload, PirepReviewedPayload, PirepSubmittedPayload } from './aggregate.js';
-import { pirepIdOf } from './projection.js';
 
 /**
  * Where a PIREP event goes: its pilot (`user:{pilot}:updates`), its
@@ -11,7 +11,7 @@ import { pirepIdOf } from './projection.js';
  * visible to all of them, so the payload is the same on every channel.
  */
 export function routePirepEvent(event: StoredEvent): RealtimeRoute | null {
-  const id = pirepIdOf(event.streamId);
+  const id = entityIdOf(event.streamId);
   const common = { version: event.streamVersion, updated_at: event.recordedAt };
   switch (event.type) {
     case PlatformEventType.PirepSubmitted: {

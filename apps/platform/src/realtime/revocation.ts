@@ -1,13 +1,14 @@
 import type { Projection, StoredEvent } from '@albatross/cqrs';
-import { PlatformEventType } from '@albatross/platform-api';
+import { ApiKeyDomainEventType, PlatformEventType } from '@albatross/platform-api';
 import type { DisconnectFilter } from '@albatross/server';
+import { entityIdOf } from '../tenants/projection.js';
 
 /** Name of the revocation projection (its own checkpoint). */
 export const REVOCATION_PROJECTION = 'revocation';
 
-/** Event types after which live connections must close. */
+/** Stored event types after which live connections must close. */
 export const REVOKING_EVENT_TYPES = [
-  PlatformEventType.ApiKeyRevoked,
+  ApiKeyDomainEventType.Revoked,
   PlatformEventType.UserDeactivated,
   PlatformEventType.TenantSuspended,
 ] as const;
@@ -18,23 +19,17 @@ export const REVOKING_EVENT_TYPES = [
  */
 export type RevocationRule = (event: StoredEvent) => DisconnectFilter | null;
 
-/** The entity id of a `{category}-{id}` stream. */
-export function entityIdOf(streamId: string): string {
-  const dash = streamId.indexOf('-');
-  return dash < 0 ? streamId : streamId.slice(dash + 1);
-}
-
 /**
- * The platform's rule: `apikey.revoked` closes that key's connections
- * (`payload.key_id`, else `payload.id`), `user.deactivated` the user's,
+ * The platform's rule: a key's revocation (`user.apikey_revoked`, published
+ * as `apikey.revoked`) closes that key's connections (`payload.key_id`),
+ * `user.deactivated` the user's,
  * `tenant.suspended` the tenant's; the ids come from the stream (`user-…`,
  * `tenant-…`), so the rule does not depend on the payload's other fields.
  */
 export const revocationFilter: RevocationRule = (event) => {
   switch (event.type) {
-    case PlatformEventType.ApiKeyRevoked: {
-      const payload = (event.payload ?? {}) as { key_id?: unknown; id?: unknown };
-      const keyId = typeof payload.key_id === 'string' ? payload.key_id : payload.id;
+    case ApiKeyDomainEventType.Revoked: {
+      const keyId = (event.payload as { key_id?: unknown } | null)?.key_id;
       return typeof keyId === 'string' && keyId !== '' ? { api_key_id: keyId } : null;
     }
     case PlatformEventType.UserDeactivated:
