@@ -3,15 +3,15 @@ import { sharedConfig } from '../../vitest.shared.js';
 
 export default defineConfig({
   ...sharedConfig,
-  // As in packages/cqrs: not the shared `import` condition (mergeConfig would
-  // keep it), since `pg` require()s `pg-pool`, whose `import` entry is an ES module.
+  // Not the shared `import` condition: vitest hands the conditions to Node,
+  // and `pg` require()s `pg-pool`, whose `import` entry is an ES module.
   ssr: { resolve: { conditions: ['@albatross/source', 'node', 'default'] } },
   test: {
     name: 'platform',
     include: ['test/**/*.test.ts'],
     environment: 'node',
-    // PGlite takes seconds to start on a busy machine; one per test file.
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Embedded PostgreSQL (PGlite) takes seconds to start on a busy machine; one per test file.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
   },
 });

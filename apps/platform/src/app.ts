@@ -106,7 +106,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     for (const fn of cleanups.reverse())
       await fn().catch((error: unknown) => logger.warn({ err: error }, 'close failed'));
   };
-  if (ownsStore) cleanups.push(() => store.driver.close());
+  if (ownsStore) cleanups.push(() => store.close());
   try {
     await ensurePlatformTables(store);
     const keys = new SigningKeys(store);

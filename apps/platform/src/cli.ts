@@ -95,6 +95,6 @@ export async function rotateKeysCommand(options: { dataDir: string; databaseUrl?
     await ensurePlatformTables(store);
     return await rotateSigningKey(store);
   } finally {
-    await store.driver.close();
+    await store.close();
   }
 }
