@@ -23,7 +23,7 @@ import { SigningKeys } from './auth/keys.js';
 import { authRoutes } from './auth/routes.js';
 import { TokenService } from './auth/tokens.js';
 import type { PlatformContext, RevocationFilter } from './context.js';
-import { installErrorHandlers } from './http/errors.js';
+import { frameworkErrors, installErrorHandlers } from './http/errors.js';
 import { installAuthentication } from './http/kit.js';
 import { openApiRoute, registerOpenApi } from './http/openapi.js';
 import { pirepRoutes } from './pireps/routes.js';
@@ -149,7 +149,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
     const boot = await bootstrap(context, options.adminEmail ?? DEFAULT_ADMIN_EMAIL);
 
-    const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+    const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true, frameworkErrors });
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     installErrorHandlers(app, logger);
