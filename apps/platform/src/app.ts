@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
   createProjectionRunner,
@@ -28,8 +29,8 @@ import { installAuthentication } from './http/kit.js';
 import { openApiRoute, registerOpenApi } from './http/openapi.js';
 import { pirepRoutes } from './pireps/routes.js';
 import { readModelProjections } from './projections.js';
-import { MemoryLruCache, type QueryCache } from './readmodel/cache.js';
-import { ensurePlatformTables } from './readmodel/tables.js';
+import { MemoryLruCache, type QueryCache, RedisQueryCache } from './readmodel/cache.js';
+import { ensurePlatformTables, storeIdOf } from './readmodel/tables.js';
 import { createPlatformAuthorizers } from './realtime/authorizers.js';
 import { readModelDirectory } from './realtime/directory.js';
 import { createPlatformRealtimeProjection } from './realtime/projection.js';
@@ -41,6 +42,8 @@ import { userRoutes } from './users/routes.js';
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Longest a command's answer waits for the read models (then 503 `UNAVAILABLE`). */
 export const READ_MODEL_WAIT_MS = 5_000;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /** Options of {@link startPlatform}. */
 export interface PlatformOptions {
@@ -64,7 +67,7 @@ export interface PlatformOptions {
   /** Per-namespace channel authorizers of the gateway (`admin`, `platform`, `pirep`). */
   authorizers?: Readonly<Record<string, ChannelAuthorizer>>;
   logger?: Logger;
-  /** Query cache (default: in-memory LRU). */
+  /** Query cache (default: Redis with `redisUrl`, else an in-memory LRU). */
   cache?: QueryCache;
 }
 
@@ -111,6 +114,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await ensurePlatformTables(store);
     const keys = new SigningKeys(store);
     await keys.init();
+    const sweep = () =>
+      store.driver
+        .query(`DELETE FROM platform_refresh_tokens WHERE expires_at < now() - interval '1 day'`)
+        .catch((error: unknown) => logger.warn({ err: error }, 'refresh token sweep failed'));
+    await sweep();
+    // Expired refresh tokens are of no use: swept hourly so the table stays the size of the live sessions.
+    const sweeper = setInterval(() => void sweep(), 60 * 60_000);
+    sweeper.unref();
+    cleanups.push(async () => clearInterval(sweeper));
 
     let runner: ProjectionRunner | undefined;
     if (options.runProjections ?? true) {
@@ -125,10 +137,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     }
 
     let gateway: Gateway | undefined;
+    const cache =
+      options.cache ??
+      (options.redisUrl === undefined
+        ? new MemoryLruCache()
+        : new RedisQueryCache(options.redisUrl, logger, `albatross:platform:${await storeIdOf(store)}:q:`));
+    cleanups.push(() => cache.close());
     const context: PlatformContext = {
       store,
       keys,
-      cache: options.cache ?? new MemoryLruCache(),
+      cache,
       logger,
       now: () => new Date(),
       waitForReadModels: (position) =>
@@ -149,7 +167,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
     const boot = await bootstrap(context, options.adminEmail ?? DEFAULT_ADMIN_EMAIL);
 
-    const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true, frameworkErrors });
+    const app = Fastify({
+      logger: false,
+      bodyLimit: MAX_BODY_BYTES,
+      return503OnClosing: true,
+      frameworkErrors,
+      // The request id is the correlation id of the events a request writes: unique across nodes and
+      // restarts, or the caller's own `X-Request-Id` when it is a sane one.
+      requestIdHeader: false,
+      genReqId: (req) => {
+        const given = req.headers['x-request-id'];
+        return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      },
+    });
+    app.addHook('onSend', async (request, reply) => {
+      void reply.header('x-request-id', request.id);
+    });
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     installErrorHandlers(app, logger);

@@ -9,6 +9,7 @@ import type { Page, Tenant, TokenResponse, User } from '@albatross/platform-api'
 import { silentLogger } from '@albatross/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Platform, readModelProjections, startPlatform } from '../src/index.js';
+import { RedisQueryCache } from '../src/readmodel/cache.js';
 import { Api, createTestDatabase, REDIS_URL, strongPassword } from './helpers.js';
 
 /**
@@ -110,6 +111,7 @@ describe('read-your-writes across nodes', () => {
   });
 
   it('a write on one node is seen by the next read on the other, cached lists included', async () => {
+    expect(a.context.cache).toBeInstanceOf(RedisQueryCache);
     const created = await onA.post<Tenant>('/api/tenants', { name: 'two-node tenant' });
     expect(created.status).toBe(201);
     expect(created.body.name).toBe('two-node tenant');

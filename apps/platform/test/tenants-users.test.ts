@@ -1,5 +1,8 @@
+import { loadProjections } from '@albatross/cqrs';
 import type { ApiKey, CreatedApiKey, CreatedUser, Page, Tenant, TokenResponse, User } from '@albatross/platform-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readModelProjections } from '../src/index.js';
+import type { MemoryLruCache } from '../src/readmodel/cache.js';
 import {
   createTenant,
   createUserAndLogin,
@@ -256,7 +259,28 @@ describe('read-your-writes', () => {
       const all = await t.admin.get<Page<Tenant>>('/api/tenants?limit=200');
       expect(all.body.items.find((x) => x.id === tenant.id)?.name).toBe(name);
     }
-    expect(t.platform.context.cache.size).toBeGreaterThan(0);
+    expect((t.platform.context.cache as MemoryLruCache).size).toBeGreaterThan(0);
+  });
+});
+
+describe('correlation ids', () => {
+  it('are the request id: the caller’s X-Request-Id, or a fresh UUID, stored with the events', async () => {
+    const given = `req-${Date.now()}-abc`;
+    const created = await t.admin.post<Tenant>('/api/tenants', { name: 'correlated' }, { 'x-request-id': given });
+    expect(created.headers.get('x-request-id')).toBe(given);
+    const [event] = await t.store.readStream(`tenant-${created.body.id}`);
+    expect(event?.correlationId).toBe(given);
+    const other = await t.admin.post<Tenant>('/api/tenants', { name: 'uncorrelated' }, { 'x-request-id': 'bad id!' });
+    expect(other.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const [second] = await t.store.readStream(`tenant-${other.body.id}`);
+    expect(second?.correlationId).toBe(other.headers.get('x-request-id'));
+  });
+});
+
+describe('albatross worker --projections @albatross/platform/projections', () => {
+  it('loads the platform’s read-model projections by package name', async () => {
+    const list = await loadProjections('@albatross/platform/projections', t.store);
+    expect(list.map((p) => p.name)).toEqual(readModelProjections.map((p) => p.name));
   });
 });
 

@@ -1,3 +1,4 @@
+import { sqlState } from '@albatross/cqrs';
 import { AlbatrossError, ErrorCode, httpStatusOf, toAlbatrossError } from '@albatross/protocol';
 import type { Logger } from '@albatross/server';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
@@ -51,6 +52,17 @@ export function normaliseError(error: unknown): AlbatrossError {
       return new AlbatrossError(ErrorCode.INVALID_MESSAGE, (error as Error).message, { cause: error });
     default:
       break;
+  }
+  // A value the database refuses (class 22, "data exception": a NUL byte, a
+  // number out of range) is bad input that slipped past a schema, not a crash.
+  if (sqlState(error)?.startsWith('22')) {
+    return new AlbatrossError(
+      ErrorCode.INVALID_MESSAGE,
+      'a value of the request is out of range or not representable',
+      {
+        cause: error,
+      },
+    );
   }
   // Fastify's body parser reports bad JSON as a SyntaxError with status 400.
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
