@@ -243,6 +243,17 @@ describe('API keys', () => {
     });
     expect((await u.api.delete(`/api/users/${u.user.id}/apikeys/nope`)).status).toBe(404);
     expect((await u.api.post(`/api/users/${u.user.id}/apikeys`, { name: '' })).status).toBe(400);
+    // Revoked keys stay listed; the list pages like every other.
+    const more = [];
+    for (let i = 0; i < 3; i++)
+      more.push((await u.api.post<CreatedApiKey>(`/api/users/${u.user.id}/apikeys`, { name: `k${i}` })).body.id);
+    const first = await u.api.get<Page<ApiKey>>(`/api/users/${u.user.id}/apikeys?limit=2`);
+    expect(first.body.items.map((k) => k.id)).toEqual([created.body.id, more[0]]);
+    const second = await u.api.get<Page<ApiKey>>(
+      `/api/users/${u.user.id}/apikeys?limit=2&cursor=${first.body.next_cursor}`,
+    );
+    expect(second.body.items.map((k) => k.id)).toEqual([more[1], more[2]]);
+    expect(second.body.next_cursor).toBeNull();
   });
 });
 
