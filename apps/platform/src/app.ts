@@ -31,7 +31,7 @@ import { pirepRoutes } from './pireps/routes.js';
 import { readModelProjections } from './projections.js';
 import { MemoryLruCache, type QueryCache, RedisQueryCache } from './readmodel/cache.js';
 import { ensurePlatformTables, storeIdOf } from './readmodel/tables.js';
-import { createPlatformAuthorizers } from './realtime/authorizers.js';
+import { acceptIdentity, createPlatformAuthorizers } from './realtime/authorizers.js';
 import { readModelDirectory } from './realtime/directory.js';
 import { createPlatformRealtimeProjection } from './realtime/projection.js';
 import { createRevocationProjection } from './realtime/revocation.js';
@@ -210,6 +210,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       historyTtlMs: 10 * 60_000,
       logger,
     });
+    const directory = readModelDirectory(store.driver);
     gateway = await createGateway({
       server: app.server,
       broker,
@@ -217,9 +218,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       auth: {
         jwt: { jwksUrl: `${loopbackUrl(host, port)}/.well-known/jwks.json`, jwksCooldownMs: 5_000 },
         apiKeys: authenticator.apiKeyVerifier(),
+        accept: acceptIdentity(directory),
       },
       ...(options.adminKey === undefined ? {} : { adminKey: options.adminKey }),
-      authorizers: options.authorizers ?? createPlatformAuthorizers(readModelDirectory(store.driver)),
+      authorizers: options.authorizers ?? createPlatformAuthorizers(directory),
       allowPlatformAdmin: true,
       logger,
     });

@@ -207,5 +207,24 @@ describe('revocation', () => {
     const answer = await call(platform.url, 'POST', `/api/users/${doomed.id}/deactivate`, { token: adminA.token });
     expect(answer.status).toBe(200);
     expect(await client.closedWith(1000)).toBe(4003);
+    // Their access token has not expired, but it no longer connects.
+    await expect(WsClient.open(wsUrl, { token: doomed.token })).rejects.toThrow(/401/);
+  });
+
+  it("closes a suspended tenant's connections 4003 and refuses its unexpired tokens until reactivated", async () => {
+    const scratch = await createTenant(platform.url, root, 'Delta Sky');
+    const member = await createUser(platform.url, root, scratch, [Role.Pilot]);
+    const client = await connect({ token: member.token });
+    const outsider = await connect({ token: pilotA2.token });
+    expect((await call(platform.url, 'POST', `/api/tenants/${scratch}/suspend`, { token: root.token })).status).toBe(
+      200,
+    );
+    expect(await client.closedWith(1000)).toBe(4003);
+    expect(outsider.closed).toBeNull();
+    await expect(WsClient.open(wsUrl, { token: member.token })).rejects.toThrow(/401/);
+    expect((await call(platform.url, 'POST', `/api/tenants/${scratch}/reactivate`, { token: root.token })).status).toBe(
+      200,
+    );
+    clients.push(await WsClient.open(wsUrl, { token: member.token }));
   });
 });

@@ -69,8 +69,12 @@ export interface GatewayOptions {
   server: Server;
   /** Upgrade paths (default `/ws` and `/api/ws`). */
   paths?: readonly string[];
-  /** Credentials the gateway accepts: JWT key sources and/or an API key verifier. */
-  auth: { jwt?: JwtOptions; apiKeys?: ApiKeyVerifier };
+  /**
+   * Credentials the gateway accepts: JWT key sources and/or an API key
+   * verifier; `accept` has the last word on every verified identity (e.g.
+   * a deactivated user whose access token has not expired yet).
+   */
+  auth: { jwt?: JwtOptions; apiKeys?: ApiKeyVerifier; accept?: (identity: Identity) => boolean | Promise<boolean> };
   /** Bearer key of the admin HTTP API (at least 16 characters); the admin API is disabled without it. */
   adminKey?: string;
   /**

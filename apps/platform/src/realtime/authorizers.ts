@@ -77,3 +77,17 @@ export function createPlatformAuthorizers(directory: RealtimeDirectory): Record<
   };
   return { admin: authorize, platform: authorize, pirep: authorize };
 }
+
+/**
+ * The gateway's `auth.accept`: a verified credential (an access token that
+ * has not expired yet, an API key) connects only while the read model has
+ * its user active, in an active tenant, and in the tenant the credential
+ * names. Without it, a deactivated user or a suspended tenant could
+ * reconnect for as long as their access token lives.
+ */
+export function acceptIdentity(directory: RealtimeDirectory): (identity: Identity) => Promise<boolean> {
+  return async (identity) => {
+    const user = await directory.user(identity.userId);
+    return user?.active === true && user.tenantId === identity.tenantId;
+  };
+}
