@@ -57,7 +57,8 @@ function typesOf(schema: JsonSchema): string[] {
 function stringArbitrary(schema: JsonSchema): fc.Arbitrary<string> {
   const min = schema.minLength ?? 0;
   const max = schema.maxLength ?? Math.max(min, DEFAULT_MAX_STRING);
-  const fits = (s: string) => s.length >= min && s.length <= max;
+  // Servers often trim before checking a minimum length: keep enough non-blank characters.
+  const fits = (s: string) => s.length >= min && s.length <= max && s.trim().length >= min;
   switch (schema.format) {
     case 'date-time':
       return fc
@@ -76,10 +77,7 @@ function stringArbitrary(schema: JsonSchema): fc.Arbitrary<string> {
       break;
   }
   if (schema.pattern !== undefined) return fc.stringMatching(new RegExp(schema.pattern)).filter(fits);
-  // Servers often trim before checking a minimum length: keep enough non-blank characters.
-  return fc
-    .string({ minLength: min, maxLength: Math.min(max, min + DEFAULT_MAX_STRING) })
-    .filter((s) => s.trim().length >= min);
+  return fc.string({ minLength: min, maxLength: Math.min(max, min + DEFAULT_MAX_STRING) }).filter(fits);
 }
 
 function numberArbitrary(schema: JsonSchema, integer: boolean): fc.Arbitrary<number> {
