@@ -695,9 +695,29 @@ export class RedisBroker implements Broker {
   private async rehome(shard: SubscriberShard): Promise<void> {
     if (this.closed || this.mode !== 'cluster') return;
     await this.refreshSlots();
+    if (shard.control !== null) void this.rehomeControl(shard);
     for (const sync of [...this.channels.values()]) {
       if (sync.shard === shard && this.targetKey(sync.channel) !== shard.key) void this.move(sync);
     }
+  }
+
+  /** The control channel's slot moved away from `shard`: subscribe it where it lives now. */
+  private async rehomeControl(shard: SubscriberShard): Promise<void> {
+    const name = shard.control;
+    if (name === null) return;
+    const target = this.shardForPubsub(name);
+    if (target === shard) return;
+    shard.control = null;
+    target.control = name;
+    this.controlShard = target;
+    try {
+      if (!target.ready) await whenReady(target.redis, this.startTimeoutMs, target.key);
+      await target.subscribe([name]);
+    } catch (error) {
+      // Its reconnection resubscribes it (`control` is set); until then disconnects may be missed.
+      this.logError('re-homing the control channel failed', error as Error);
+    }
+    shard.unsubscribe(name).catch(() => {});
   }
 
   /** Subscribes a channel on its new shard and checks it. */
