@@ -1,5 +1,13 @@
 import { openEventStore, type SqlEventStore } from '@albatross/cqrs';
-import { adminChannel, pirepChannel, Role } from '@albatross/platform-api';
+import {
+  adminChannel,
+  PLATFORM_TENANTS_CHANNEL,
+  PlatformPublicationSchema,
+  pirepChannel,
+  Role,
+  tenantChannel,
+  userUpdatesChannel,
+} from '@albatross/platform-api';
 import { silentLogger } from '@albatross/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../src/app.js';
@@ -175,6 +183,66 @@ describe('PIREPs in realtime', () => {
       token: adminA.token,
     });
     expect(next.body.items[0].id).not.toBe(admin.body.items[0].id);
+  });
+});
+
+describe('tenant, user and API-key events in realtime', () => {
+  it('go to exactly their channels, match the shared publication schema, and never carry secrets', async () => {
+    const rootWs = await connect({ token: root.token });
+    const admin = await connect({ token: adminA.token });
+    const member = await connect({ token: pilotA2.token });
+    const foreign = await connect({ token: pilotB.token });
+    expect(await rootWs.subscribe(PLATFORM_TENANTS_CHANNEL, 1)).toBe('ok');
+    expect(await admin.subscribe(PLATFORM_TENANTS_CHANNEL, 1)).toBe('FORBIDDEN');
+    expect(await admin.subscribe(adminChannel(tenantA), 2)).toBe('ok');
+
+    const created = await call(platform.url, 'POST', '/api/tenants', { token: root.token, body: { name: 'Echo Air' } });
+    const tenantEvent = await rootWs.waitFor((f) => f.type === 'event' && f.event_type === 'tenant.created');
+    expect(tenantEvent).toMatchObject({
+      channel: PLATFORM_TENANTS_CHANNEL,
+      payload: { id: created.body.id, name: 'Echo Air' },
+    });
+
+    const renamed = await call(platform.url, 'PATCH', `/api/tenants/${tenantA}`, {
+      token: root.token,
+      body: { name: 'Alpha Airways' },
+    });
+    expect(renamed.status).toBe(200);
+    const seenByMember = await member.waitFor((f) => f.type === 'event' && f.event_type === 'tenant.renamed');
+    expect(seenByMember).toMatchObject({
+      channel: tenantChannel(tenantA),
+      payload: { id: tenantA, name: 'Alpha Airways' },
+      meta: { changed_fields: ['name'], user_id: root.id },
+    });
+
+    const secret = `pw-${Math.random().toString(36).slice(2)}-${Date.now()}-long-enough`;
+    const newUser = await call(platform.url, 'POST', `/api/tenants/${tenantA}/users`, {
+      token: adminA.token,
+      body: { email: `new-${Date.now()}@example.com`, display_name: 'New Pilot', roles: ['Pilot'], password: secret },
+    });
+    expect(newUser.status).toBe(201);
+    const userEvent = await admin.waitFor((f) => f.type === 'event' && f.event_type === 'user.created');
+    expect(userEvent).toMatchObject({
+      channel: adminChannel(tenantA),
+      payload: { id: newUser.body.id, tenant_id: tenantA, display_name: 'New Pilot', roles: ['Pilot'] },
+    });
+    // A PlatformAdmin changes the user: the event still reaches that user's tenant's admins.
+    await call(platform.url, 'PATCH', `/api/users/${newUser.body.id}`, {
+      token: root.token,
+      body: { display_name: 'Renamed' },
+    });
+    const updated = await admin.waitFor((f) => f.type === 'event' && f.event_type === 'user.updated');
+    expect(updated).toMatchObject({ payload: { id: newUser.body.id, tenant_id: tenantA, display_name: 'Renamed' } });
+
+    const everything = [rootWs, admin, member, foreign].flatMap((c) => c.events());
+    for (const frame of everything) {
+      expect(PlatformPublicationSchema.safeParse(frame).success, JSON.stringify(frame)).toBe(true);
+      expect(JSON.stringify(frame)).not.toMatch(/password_hash|sha256|scrypt/);
+    }
+    expect(JSON.stringify(everything)).not.toContain(secret);
+    // Nothing of tenant A reached the pilot of tenant B, nothing of the user went to its own channel's strangers.
+    expect(foreign.events().filter((f) => JSON.stringify(f).includes(tenantA))).toEqual([]);
+    expect(member.events().filter((f) => f.channel === userUpdatesChannel(newUser.body.id))).toEqual([]);
   });
 });
 
