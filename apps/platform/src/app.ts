@@ -67,6 +67,11 @@ export interface PlatformOptions {
   /** Per-namespace channel authorizers of the gateway (`admin`, `platform`, `pirep`). */
   authorizers?: Readonly<Record<string, ChannelAuthorizer>>;
   logger?: Logger;
+  /**
+   * Trust `X-Forwarded-For` from these proxies (Fastify's `trustProxy`: `true`, addresses or CIDRs),
+   * so the per-address login limit counts clients, not the load balancer. Default: trust nobody.
+   */
+  trustProxy?: boolean | string | string[];
   /** Query cache (default: Redis with `redisUrl`, else an in-memory LRU). */
   cache?: QueryCache;
 }
@@ -172,6 +177,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       bodyLimit: MAX_BODY_BYTES,
       return503OnClosing: true,
       frameworkErrors,
+      trustProxy: options.trustProxy ?? false,
       // The request id is the correlation id of the events a request writes: unique across nodes and
       // restarts, or the caller's own `X-Request-Id` when it is a sane one.
       requestIdHeader: false,

@@ -15,6 +15,8 @@ export interface PlatformCommandOptions {
   /** false: `albatross worker` runs the projections. */
   projections?: boolean;
   adminKey?: string;
+  /** Comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is trusted, or `true`. */
+  trustProxy?: string;
 }
 
 /**
@@ -34,6 +36,9 @@ export async function runPlatformCommand(
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     ...(options.adminKey ? { adminKey: options.adminKey } : {}),
+    ...(options.trustProxy
+      ? { trustProxy: options.trustProxy === 'true' ? true : options.trustProxy.split(',').map((s) => s.trim()) }
+      : {}),
     runProjections: options.projections ?? true,
     adminEmail,
     logger,

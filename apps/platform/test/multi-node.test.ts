@@ -64,6 +64,35 @@ describe('two nodes starting together on an empty store', () => {
   });
 });
 
+describe('a node started without projections on an empty store, before any worker', () => {
+  it('still starts and returns the one-time password, which works once a worker has caught up', async () => {
+    const db = await createTestDatabase();
+    const store = await openEventStore({ url: db.url });
+    let node: Platform | undefined;
+    let worker: ProjectionRunner | undefined;
+    try {
+      node = await startPlatform({ store, port: 0, logger: silentLogger, runProjections: false });
+      const boot = node.bootstrap;
+      expect(boot?.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      worker = createProjectionRunner(store, readModelProjections, { pollIntervalMs: 50 });
+      await worker.start();
+      const deadline = Date.now() + 30_000;
+      let status = 0;
+      while (status !== 200 && Date.now() < deadline) {
+        status = (await new Api(node.url).post('/api/auth/login', { email: boot?.email, password: boot?.password }))
+          .status;
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(status).toBe(200);
+    } finally {
+      await node?.close();
+      await worker?.stop();
+      await store.close();
+      await db.drop();
+    }
+  });
+});
+
 describe('read-your-writes across nodes', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   const stores: SqlEventStore[] = [];

@@ -18,6 +18,7 @@ interface PlatformModule {
     redisUrl?: string;
     projections?: boolean;
     adminKey?: string;
+    trustProxy?: string;
   }): Promise<void>;
   rotateKeysCommand(options: { dataDir: string; databaseUrl?: string }): Promise<string>;
 }
@@ -82,11 +83,18 @@ export function addPlatformCommands(program: Command): void {
           'ALBATROSS_ADMIN_KEY',
         ),
       )
+      .addOption(
+        new Option(
+          '--trust-proxy <proxies>',
+          'comma-separated addresses/CIDRs of the load balancers whose X-Forwarded-For is trusted, or "true"',
+        ).env('ALBATROSS_TRUST_PROXY'),
+      )
       .option('--no-projections', 'do not run the read-model projections here (`albatross worker` runs them)')
       .action(async (options: Record<string, string | boolean | undefined>) => {
         const databaseUrl = checkDatabaseUrl(options.databaseUrl as string | undefined);
         const redisUrl = checkRedisUrl(options.redisUrl as string | undefined);
         const adminKey = options.adminKey as string | undefined;
+        const trustProxy = options.trustProxy as string | undefined;
         if (adminKey !== undefined && adminKey.length < 16) {
           throw new ConfigError('invalid --admin-key: at least 16 characters');
         }
@@ -98,6 +106,7 @@ export function addPlatformCommands(program: Command): void {
           ...(databaseUrl ? { databaseUrl } : {}),
           ...(redisUrl ? { redisUrl } : {}),
           ...(adminKey ? { adminKey } : {}),
+          ...(trustProxy ? { trustProxy } : {}),
           projections: options.projections !== false,
         });
       }),
