@@ -171,7 +171,7 @@ describe('against the real gateway', () => {
     const o = observe(gw.url);
     o.client.connect();
     await waitFor(() => o.client.state === 'connected', 'connected');
-    expect(gw.gateway.disconnect({ user_id: 'u1' })).toBe(1);
+    expect(await gw.gateway.disconnect({ user_id: 'u1' })).toBe(1);
     await waitFor(() => o.client.state === 'error', 'error state');
     expect(o.client.error?.code).toBe('FORBIDDEN');
     // The server side of the close handshake ends by its own clock; wait for it, not for a fixed time.

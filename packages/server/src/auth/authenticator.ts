@@ -44,6 +44,14 @@ export interface AuthenticatorOptions {
   apiKeys?: ApiKeyVerifier;
   /** How long a revoked API key id is remembered, ms (default 10 min). */
   revokedKeyMemoryMs?: number;
+  /**
+   * Last word on a verified identity, asked on every authentication (upgrade,
+   * first-frame `auth`, token refresh): false refuses it `UNAUTHORIZED`. For
+   * apps whose users or tenants can be disabled before their tokens expire
+   * (ask your database whether the user and tenant are still active). A
+   * throw is `UNAVAILABLE`, never a silent admission.
+   */
+  accept?(identity: Identity): boolean | Promise<boolean>;
 }
 
 /** Default of {@link AuthenticatorOptions.revokedKeyMemoryMs}. */
@@ -60,8 +68,10 @@ export class Authenticator {
   private readonly revokedKeys = new Map<string, number>();
   private readonly revokedKeyMemoryMs: number;
   private readonly stopListening: (() => void) | undefined;
+  private readonly accept: AuthenticatorOptions['accept'];
 
   constructor(options: AuthenticatorOptions) {
+    this.accept = options.accept;
     this.verifyJwt = options.jwt ? createJwtVerifier(options.jwt) : null;
     this.apiKeys = options.apiKeys ?? null;
     this.revokedKeyMemoryMs = options.revokedKeyMemoryMs ?? REVOKED_KEY_MEMORY_MS;
@@ -99,6 +109,15 @@ export class Authenticator {
     // single segments: user "u1" may subscribe user:u1:x:updates, the channel of a user "u1:x".
     if (identity.userId.includes(':') || identity.tenantId.includes(':')) {
       throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'user and tenant ids must not contain ":"');
+    }
+    if (this.accept) {
+      let accepted: boolean;
+      try {
+        accepted = (await this.accept(identity)) === true;
+      } catch (error) {
+        throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'credential check failed', { cause: error });
+      }
+      if (!accepted) throw new AlbatrossError(ErrorCode.UNAUTHORIZED, 'credential no longer accepted');
     }
     return identity;
   }

@@ -435,3 +435,42 @@ describe('query credentials are redacted in every log line', () => {
     }
   });
 });
+
+describe('auth.accept: the app has the last word on a verified identity', () => {
+  const blocked = new Set(['u-blocked']);
+  const accept = (identity: { userId: string }) => !blocked.has(identity.userId);
+
+  it('refuses 401 at the upgrade, on first-frame auth and on refresh; admits everyone else', async () => {
+    const g = await env.start({ auth: { jwt: { secret: SECRET }, accept } });
+    const token = await signToken({ sub: 'u-blocked' });
+    expect(await refused(g.wsUrl, { authorization: `Bearer ${token}` })).toMatchObject({
+      status: 401,
+      body: { code: 'UNAUTHORIZED' },
+    });
+    const first = await connect(g.wsUrl);
+    first.send({ type: 'auth', token, id: 1 });
+    expect(await first.next('error')).toMatchObject({ code: 'UNAUTHORIZED', id: 1 });
+    expect((await first.waitClose()).code).toBe(4001);
+
+    const { client } = await authed(g.wsUrl, await signToken({ sub: 'u-ok' }));
+    blocked.add('u-ok'); // disabled after connecting: its next refresh is refused
+    client.send({ type: 'auth', token: await signToken({ sub: 'u-ok' }), id: 2 });
+    expect(await client.next('error')).toMatchObject({ code: 'UNAUTHORIZED', id: 2 });
+  });
+
+  it('a failing check is UNAVAILABLE (503), never an admission', async () => {
+    const g = await env.start({
+      auth: {
+        jwt: { secret: SECRET },
+        accept: () => {
+          throw new Error('database down');
+        },
+      },
+    });
+    const token = await signToken({ sub: 'u1' });
+    expect(await refused(g.wsUrl, { authorization: `Bearer ${token}` })).toMatchObject({
+      status: 503,
+      body: { code: 'UNAVAILABLE' },
+    });
+  });
+});
