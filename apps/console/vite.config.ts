@@ -1,0 +1,23 @@
+import tailwindcss from '@tailwindcss/vite';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+/**
+ * `npm run dev -w @albatross/console`: hot reload against a running platform
+ * (ALBATROSS_PLATFORM_URL, default http://127.0.0.1:8080), whose HTTP API and
+ * WebSocket are proxied so the console keeps one origin as in production.
+ */
+const platform = process.env.ALBATROSS_PLATFORM_URL ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  resolve: { conditions: ['@albatross/source'] },
+  server: {
+    proxy: {
+      '/api': { target: platform, ws: true },
+      '/ws': { target: platform, ws: true },
+      '/.well-known': { target: platform },
+    },
+  },
+  build: { outDir: 'dist', sourcemap: true, assetsDir: 'assets' },
+});
