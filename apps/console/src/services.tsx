@@ -1,3 +1,4 @@
+import type { AlbatrossClient } from '@albatross/client';
 import { createContext, type ReactNode, useContext, useSyncExternalStore } from 'react';
 import type { Api } from './api/endpoints.js';
 import type { SessionStore, Tokens } from './api/session.js';
@@ -6,8 +7,10 @@ import type { SessionStore, Tokens } from './api/session.js';
 export interface Services {
   api: Api;
   session: SessionStore;
-  /** Builds the realtime WebSocket URL; tests point it at their own platform. */
+  /** The gateway's WebSocket URL (same origin as the page in production). */
   realtimeUrl: string;
+  /** Makes the session's realtime client; default: `createRealtime(api.http, realtimeUrl)` (tests inject one). */
+  createRealtime?: () => AlbatrossClient;
 }
 
 const ServicesContext = createContext<Services | null>(null);

@@ -13,8 +13,10 @@ import { TenantScopeProvider, useTenantScope } from './tenant-scope.js';
 
 /** The realtime connection of the signed-in session, open while the layout is mounted. */
 function RealtimeSession({ children }: { children: ReactNode }): ReactNode {
-  const { api, realtimeUrl } = useServices();
-  const [client] = useState(() => createRealtime(api.http, realtimeUrl));
+  const services = useServices();
+  const [client] = useState(
+    () => services.createRealtime?.() ?? createRealtime(services.api.http, services.realtimeUrl),
+  );
   useEffect(() => {
     client.connect();
     return () => client.disconnect();
