@@ -57,7 +57,12 @@ const tokenAnswer = (n: number) => ({
 function signedIn(expiresInMs = 900_000) {
   const storage = new MemoryStorage();
   const session = new SessionStore(storage);
-  session.set({ accessToken: 'access-0', refreshToken: 'refresh-0', expiresAt: NOW + expiresInMs, mustChangePassword: false });
+  session.set({
+    accessToken: 'access-0',
+    refreshToken: 'refresh-0',
+    expiresAt: NOW + expiresInMs,
+    mustChangePassword: false,
+  });
   return { storage, session };
 }
 
