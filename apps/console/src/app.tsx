@@ -14,11 +14,12 @@ import { type Services, ServicesProvider } from './services.js';
 import { Empty } from './ui/controls.js';
 
 /** The console's query client: no retry of refusals (4xx), a short retry of the rest. */
-export function createQueryClient(): QueryClient {
+export function createQueryClient(options: { retryDelayMs?: number } = {}): QueryClient {
   return new QueryClient({
     defaultOptions: {
       queries: {
         retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+        ...(options.retryDelayMs === undefined ? {} : { retryDelay: options.retryDelayMs }),
         staleTime: 5_000,
       },
       mutations: { retry: false },

@@ -69,6 +69,8 @@ export function RefreshingBanner(): ReactNode {
   const [refreshing, setRefreshing] = useState(false);
   const wasConnected = useRef(false);
   useEffect(() => {
+    // The client may have connected before this effect ran (its `connected` event then went unheard).
+    if (client.state === 'connected') wasConnected.current = true;
     const offs = [
       client.on('state', ({ new: state }) => {
         if (state === 'connected') return;
