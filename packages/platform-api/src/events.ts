@@ -27,6 +27,29 @@ export type PlatformEventType = (typeof PlatformEventType)[keyof typeof Platform
 /** Every event type name. */
 export const PLATFORM_EVENT_TYPES: readonly PlatformEventType[] = Object.values(PlatformEventType);
 
+/**
+ * API keys live in the user aggregate, and the event store names an
+ * aggregate's events after it, so in the store they are `user.apikey_created`
+ * and `user.apikey_revoked`; their publications carry `apikey.created` and
+ * `apikey.revoked`. Every other domain event is published under its own name.
+ */
+export const ApiKeyDomainEventType = {
+  Created: 'user.apikey_created',
+  Revoked: 'user.apikey_revoked',
+} as const;
+
+/** Stream that reserves a user's email: `user_email-<sha256 of the lower-case email>`. */
+export const EMAIL_RESERVATION_CATEGORY = 'user_email';
+
+/** The realtime `event_type` of a stored event's type, or `null` for events that are never published. */
+export function realtimeEventTypeOf(storedType: string): PlatformEventType | null {
+  if (storedType === ApiKeyDomainEventType.Created) return PlatformEventType.ApiKeyCreated;
+  if (storedType === ApiKeyDomainEventType.Revoked) return PlatformEventType.ApiKeyRevoked;
+  // A password change is private: nothing a viewer may see changed.
+  if (storedType === PlatformEventType.UserPasswordChanged) return null;
+  return (PLATFORM_EVENT_TYPES as readonly string[]).includes(storedType) ? (storedType as PlatformEventType) : null;
+}
+
 /** Stream categories: a stream id is `<category>-<entity id>`. */
 export const StreamCategory = {
   Tenant: 'tenant',

@@ -137,6 +137,12 @@ export const ChangePasswordRequestSchema = z.strictObject({
   new_password: PasswordSchema,
 });
 export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequestSchema>;
+/**
+ * 200 of `POST /api/me/password`: a fresh token pair. Every earlier refresh
+ * token of the user is revoked (other sessions end), so the caller keeps
+ * working with these.
+ */
+export const ChangePasswordResponseSchema = TokenResponseSchema;
 
 /** One public key of `GET /.well-known/jwks.json`. */
 export const JwkSchema = z.looseObject({

@@ -94,3 +94,14 @@ describe('request schemas', () => {
     expect(parseIfMatch('"abc"')).toBeNull();
   });
 });
+
+describe('event types', () => {
+  it('publish API key events under apikey.* and never a password change', async () => {
+    const { realtimeEventTypeOf } = await import('../src/index.js');
+    expect(realtimeEventTypeOf('user.apikey_created')).toBe('apikey.created');
+    expect(realtimeEventTypeOf('user.apikey_revoked')).toBe('apikey.revoked');
+    expect(realtimeEventTypeOf('pirep.submitted')).toBe('pirep.submitted');
+    expect(realtimeEventTypeOf('user.password_changed')).toBeNull();
+    expect(realtimeEventTypeOf('user_email.reserved')).toBeNull();
+  });
+});

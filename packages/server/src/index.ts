@@ -12,6 +12,7 @@ export { type ApiKeyRecord, type ApiKeyVerifier, StaticApiKeyVerifier } from './
 export { Authenticator, credentialOf, isJwt } from './auth/authenticator.js';
 export type { Identity } from './auth/identity.js';
 export { createJwtVerifier, JWT_LEEWAY_SECONDS, type JwtOptions, type JwtVerifier } from './auth/jwt.js';
+export { type BrokerConfig, createBroker } from './broker/factory.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './broker/memory.js';
 export { RedisBroker, type RedisBrokerOptions } from './broker/redis/broker.js';
 export type {

@@ -20,6 +20,7 @@ import { httpServerOptions } from '../http/server-timeouts.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { addCqrsCommands } from './cqrs-commands.js';
 import { type DevSecrets, loadDevSecrets } from './dev-secrets.js';
+import { addPlatformCommands } from './platform-commands.js';
 import { runPrimary, type WorkerMessage } from './primary.js';
 
 async function loadConfig(flags: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Promise<ServerConfig> {
@@ -308,7 +309,7 @@ function usageError(error: CommanderError, argv: readonly string[]): ConfigError
 
 async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('albatross')
-    .description('Albatross: realtime gateway, event store workers and projections')
+    .description('Albatross: realtime gateway, platform, event store workers and projections')
     .usage('<command> [options]')
     .argument('[command]')
     .helpCommand(true)
@@ -322,6 +323,7 @@ async function main(argv: readonly string[]): Promise<void> {
     });
   program.addCommand(serveCommand());
   addCqrsCommands(program);
+  addPlatformCommands(program);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   }

@@ -1,0 +1,202 @@
+import type { AddressInfo } from 'node:net';
+import {
+  createProjectionRunner,
+  openEventStore,
+  type ProjectionRunner,
+  type SqlEventStore,
+  waitForProjections,
+} from '@albatross/cqrs';
+import { DEFAULT_ADMIN_EMAIL } from '@albatross/platform-api';
+import {
+  type ChannelAuthorizer,
+  createBroker,
+  createGateway,
+  createLogger,
+  type Gateway,
+  type Logger,
+} from '@albatross/server';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { Authenticator } from './auth/authenticate.js';
+import { type BootstrapResult, bootstrap } from './auth/bootstrap.js';
+import { SigningKeys } from './auth/keys.js';
+import { authRoutes } from './auth/routes.js';
+import { TokenService } from './auth/tokens.js';
+import type { PlatformContext, RevocationFilter } from './context.js';
+import { installErrorHandlers } from './http/errors.js';
+import { installAuthentication } from './http/kit.js';
+import { openApiRoute, registerOpenApi } from './http/openapi.js';
+import { readModelProjections } from './projections.js';
+import { MemoryLruCache, type QueryCache } from './readmodel/cache.js';
+import { ensurePlatformTables } from './readmodel/tables.js';
+import { tenantRoutes } from './tenants/routes.js';
+import { userRoutes } from './users/routes.js';
+
+/** Largest request body, bytes (bigger: 413 `MESSAGE_TOO_LARGE`). */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Longest a command's answer waits for the read models (then 503 `UNAVAILABLE`). */
+export const READ_MODEL_WAIT_MS = 5_000;
+
+/** Options of {@link startPlatform}. */
+export interface PlatformOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Embedded store directory (PGlite), used without `databaseUrl` (default `./data`). */
+  dataDir?: string;
+  /** `postgres://…`: PostgreSQL instead of the embedded store. */
+  databaseUrl?: string;
+  /** `redis://…`: the Redis broker instead of the in-memory one (several nodes need it). */
+  redisUrl?: string;
+  /** An open store to use (tests share one); the platform does not close it. */
+  store?: SqlEventStore;
+  /** Run the read-model projections in this process (default true; false when `albatross worker` runs them). */
+  runProjections?: boolean;
+  /** Email of the bootstrap PlatformAdmin (default `admin@albatross.local`). */
+  adminEmail?: string;
+  /** Bearer key of the gateway's admin HTTP API (`/api/publish`, `/api/disconnect`); disabled without it. */
+  adminKey?: string;
+  /** Per-namespace channel authorizers of the gateway (`admin`, `platform`, `pirep`). */
+  authorizers?: Readonly<Record<string, ChannelAuthorizer>>;
+  logger?: Logger;
+  /** Query cache (default: in-memory LRU). */
+  cache?: QueryCache;
+}
+
+/** A running platform node. */
+export interface Platform {
+  readonly app: FastifyInstance;
+  readonly gateway: Gateway;
+  readonly store: SqlEventStore;
+  readonly context: PlatformContext;
+  readonly port: number;
+  /** `http://host:port` */
+  readonly url: string;
+  /** What this node's first start created (the one-time password), or null. */
+  readonly bootstrap: BootstrapResult | null;
+  close(): Promise<void>;
+}
+
+function loopbackUrl(host: string, port: number): string {
+  const target = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${target.includes(':') ? `[${target}]` : target}:${port}`;
+}
+
+/**
+ * Starts one platform node: store, projections, HTTP API and gateway on one
+ * server. The single place where the modules are wired together.
+ */
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const logger = options.logger ?? createLogger();
+  const host = options.host ?? '127.0.0.1';
+  const ownsStore = options.store === undefined;
+  const store =
+    options.store ??
+    (await openEventStore({
+      url: options.databaseUrl ?? options.dataDir ?? './data',
+      onError: (error) => logger.error({ err: error }, 'event store connection error'),
+    }));
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((error: unknown) => logger.warn({ err: error }, 'close failed'));
+  };
+  if (ownsStore) cleanups.push(() => store.close());
+  try {
+    await ensurePlatformTables(store);
+    const keys = new SigningKeys(store);
+    await keys.init();
+
+    let runner: ProjectionRunner | undefined;
+    if (options.runProjections ?? true) {
+      runner = createProjectionRunner(store, readModelProjections, {
+        onEvent: (event) => {
+          if (event.type === 'parked' || event.type === 'retrying') logger.warn(event, `projection ${event.type}`);
+        },
+      });
+      await runner.start();
+      const started = runner;
+      cleanups.push(() => started.stop());
+    }
+
+    let gateway: Gateway | undefined;
+    const context: PlatformContext = {
+      store,
+      keys,
+      cache: options.cache ?? new MemoryLruCache(),
+      logger,
+      now: () => new Date(),
+      waitForReadModels: (position) =>
+        waitForProjections(
+          store,
+          readModelProjections.map((p) => p.name),
+          position,
+          { timeoutMs: READ_MODEL_WAIT_MS },
+        ),
+      revoke: (filter: RevocationFilter) => {
+        const closed = gateway?.disconnect(filter) ?? 0;
+        logger.info({ ...filter, closed }, 'credential revoked: live connections closed');
+      },
+    };
+
+    const boot = await bootstrap(context, options.adminEmail ?? DEFAULT_ADMIN_EMAIL);
+
+    const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    installErrorHandlers(app, logger);
+    await registerOpenApi(app);
+    const authenticator = new Authenticator(context);
+    const tokens = new TokenService(context);
+    installAuthentication(app, authenticator);
+    openApiRoute(app);
+    await app.register(authRoutes(context, tokens));
+    await app.register(tenantRoutes(context));
+    await app.register(userRoutes(context, tokens));
+
+    // The gateway's own HTTP routes (/health, /ready, /metrics, /api/publish, …) answer first.
+    app.addHook('onRequest', async (request, reply) => {
+      if (gateway?.handleRequest(request.raw, reply.raw)) reply.hijack();
+    });
+
+    await app.listen({ host, port: options.port ?? 8080 });
+    cleanups.push(() => app.close());
+    const port = (app.server.address() as AddressInfo).port;
+    const broker = await createBroker({
+      ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+      historySize: 1000,
+      historyTtlMs: 10 * 60_000,
+      logger,
+    });
+    gateway = await createGateway({
+      server: app.server,
+      broker,
+      // Access tokens are verified with the platform's own published keys, as a standalone gateway would.
+      auth: {
+        jwt: { jwksUrl: `${loopbackUrl(host, port)}/.well-known/jwks.json`, jwksCooldownMs: 5_000 },
+        apiKeys: authenticator.apiKeyVerifier(),
+      },
+      ...(options.adminKey === undefined ? {} : { adminKey: options.adminKey }),
+      ...(options.authorizers === undefined ? {} : { authorizers: options.authorizers }),
+      allowPlatformAdmin: true,
+      logger,
+    });
+    const started = gateway;
+    // Runs first on close: connections go before the HTTP server stops.
+    cleanups.push(() => started.close());
+
+    return {
+      app,
+      gateway,
+      store,
+      context,
+      port,
+      url: loopbackUrl(host, port),
+      bootstrap: boot,
+      close: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
