@@ -29,7 +29,8 @@ export function createQueryClient(options: { retryDelayMs?: number } = {}): Quer
 
 function Home(): ReactNode {
   const { data: me } = useMe();
-  return <Navigate to={isAdmin(me) ? '/review' : '/pireps'} replace />;
+  const home = hasRole(me, 'PlatformAdmin') ? '/tenants' : isAdmin(me) ? '/review' : '/pireps';
+  return <Navigate to={home} replace />;
 }
 
 function RequireRole({

@@ -27,8 +27,7 @@ describe('login and forced password change', () => {
                 },
               };
         },
-        'POST /api/me/password': () => ({ status: 204 }),
-        'POST /api/auth/refresh': () => ({
+        'POST /api/me/password': () => ({
           status: 200,
           body: {
             access_token: 'a2',
@@ -64,6 +63,10 @@ describe('login and forced password change', () => {
     const change = calls.find((c) => c.path === '/api/me/password');
     expect(change?.body).toEqual({ current_password: 'one-time-password', new_password: 'a-much-longer-passphrase' });
     expect(change?.headers.authorization).toBe('Bearer a1');
+    // The change answered new tokens (the old refresh token is revoked): the session runs on them.
+    const me = calls.filter((c) => c.path === '/api/me').at(-1);
+    expect(me?.headers.authorization).toBe('Bearer a2');
+    expect(calls.some((c) => c.path === '/api/auth/refresh')).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConsoleHandler, IMMUTABLE_CACHE, REVALIDATE_CACHE } from '../src/serve/static.js';
+import { createConsoleHandler, IMMUTABLE_CACHE, REVALIDATE_CACHE } from '../src/serve.js';
 
 let dir: string;
 let server: Server;

@@ -46,7 +46,8 @@ export function createApi(http: HttpClient) {
     logout: (refreshToken: string) =>
       r<void>('/api/auth/logout', { method: 'POST', body: { refresh_token: refreshToken } }),
     me: () => r<Me>('/api/me'),
-    changePassword: (body: ChangePasswordRequest) => r<void>('/api/me/password', { method: 'POST', body }),
+    /** Answers a fresh token pair: the platform revokes every other refresh token of the user. */
+    changePassword: (body: ChangePasswordRequest) => r<TokenResponse>('/api/me/password', { method: 'POST', body }),
 
     tenants: () => r<Page<Tenant>>('/api/tenants', { query: { limit: LIMIT } }),
     tenant: (id: string) => r<Tenant>(`/api/tenants/${encodeURIComponent(id)}`),

@@ -81,7 +81,7 @@ export function LoginPage(): ReactNode {
  * anything else works), and the voluntary one on "My account".
  */
 export function PasswordForm({ onDone }: { onDone: () => void }): ReactNode {
-  const { api } = useServices();
+  const { api, session } = useServices();
   const [error, setError] = useState<ApiError | null>(null);
   const form = useForm<ChangePasswordRequest>({
     resolver: zodResolver(ChangePasswordRequestSchema),
@@ -90,7 +90,8 @@ export function PasswordForm({ onDone }: { onDone: () => void }): ReactNode {
   const submit = form.handleSubmit(async (values) => {
     setError(null);
     try {
-      await api.changePassword(values);
+      // The change revokes the old refresh tokens and answers new ones: keep the session on them.
+      session.setFromResponse(await api.changePassword(values));
       form.reset();
       onDone();
     } catch (err) {
@@ -122,9 +123,8 @@ export function PasswordForm({ onDone }: { onDone: () => void }): ReactNode {
   );
 }
 
-/** The forced change: the session's `must_change_password` is cleared by signing in again with the new password. */
+/** The forced change after a one-time password (also reachable by hand); the answer's tokens end `must_change_password`. */
 export function ChangePasswordPage(): ReactNode {
-  const { api, session } = useServices();
   const tokens = useTokens();
   const navigate = useNavigate();
   if (!tokens) return <Navigate to="/login" replace />;
@@ -135,19 +135,7 @@ export function ChangePasswordPage(): ReactNode {
           ? 'You signed in with a one-time password. Choose your own before you continue.'
           : 'Change your password.'}
       </p>
-      <PasswordForm
-        onDone={() => {
-          // Rotate once so the session carries tokens issued after the change; keep going if it fails.
-          void api.http
-            .refresh()
-            .catch(() => undefined)
-            .finally(() => {
-              const current = session.get();
-              if (current) session.set({ ...current, mustChangePassword: false });
-              navigate('/', { replace: true });
-            });
-        }}
-      />
+      <PasswordForm onDone={() => navigate('/', { replace: true })} />
     </AuthCard>
   );
 }

@@ -45,9 +45,9 @@ const TYPES: Readonly<Record<string, string>> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** Default root: `dist` next to this package's `src`. */
+/** Default root: this package's `dist` (the same from `src/serve.ts` and the compiled `lib/serve.js`). */
 export function defaultConsoleRoot(): string {
-  return fileURLToPath(new URL('../../dist', import.meta.url));
+  return fileURLToPath(new URL('../dist', import.meta.url));
 }
 
 async function fileSize(path: string): Promise<number | null> {
