@@ -27,8 +27,8 @@ import { installErrorHandlers } from './http/errors.js';
 import { installAuthentication } from './http/kit.js';
 import { openApiRoute, registerOpenApi } from './http/openapi.js';
 import { readModelProjections } from './projections.js';
-import { MemoryLruCache, type QueryCache } from './readmodel/cache.js';
-import { ensurePlatformTables } from './readmodel/tables.js';
+import { MemoryLruCache, type QueryCache, RedisQueryCache } from './readmodel/cache.js';
+import { ensurePlatformTables, storeIdOf } from './readmodel/tables.js';
 import { tenantRoutes } from './tenants/routes.js';
 import { userRoutes } from './users/routes.js';
 
@@ -59,7 +59,7 @@ export interface PlatformOptions {
   /** Per-namespace channel authorizers of the gateway (`admin`, `platform`, `pirep`). */
   authorizers?: Readonly<Record<string, ChannelAuthorizer>>;
   logger?: Logger;
-  /** Query cache (default: in-memory LRU). */
+  /** Query cache (default: Redis with `redisUrl`, else an in-memory LRU). */
   cache?: QueryCache;
 }
 
@@ -120,10 +120,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     }
 
     let gateway: Gateway | undefined;
+    const cache =
+      options.cache ??
+      (options.redisUrl === undefined
+        ? new MemoryLruCache()
+        : new RedisQueryCache(options.redisUrl, logger, `albatross:platform:${await storeIdOf(store)}:q:`));
+    cleanups.push(() => cache.close());
     const context: PlatformContext = {
       store,
       keys,
-      cache: options.cache ?? new MemoryLruCache(),
+      cache,
       logger,
       now: () => new Date(),
       waitForReadModels: (position) =>

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AlbatrossError } from '@albatross/protocol';
@@ -18,7 +19,7 @@ export type ProjectionsExport =
 export async function loadProjections(modulePath: string, store: SqlEventStore): Promise<readonly Projection[]> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+    mod = (await import(projectionsModuleUrl(modulePath))) as Record<string, unknown>;
   } catch (error) {
     throw new AlbatrossError(
       'INVALID_MESSAGE',
@@ -37,6 +38,19 @@ export async function loadProjections(modulePath: string, store: SqlEventStore):
     );
   }
   return list as readonly Projection[];
+}
+
+const BARE_SPECIFIER = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w.-]+)*$/i;
+
+/**
+ * What to import for `--projections`: a file path (relative to the working
+ * directory), or, when no such file exists, a package specifier such as
+ * `@albatross/platform/projections`, resolved like any import.
+ */
+export function projectionsModuleUrl(modulePath: string): string {
+  const file = resolve(modulePath);
+  if (BARE_SPECIFIER.test(modulePath) && !modulePath.startsWith('.') && !existsSync(file)) return modulePath;
+  return pathToFileURL(file).href;
 }
 
 /** Options of {@link startWorker}. */

@@ -1,3 +1,6 @@
+import type { Logger } from '@albatross/server';
+import { Redis } from 'ioredis';
+
 /**
  * The query cache: answers of list and detail queries, under keys that
  * carry a version per tenant. The read-model projections bump a tenant's
@@ -8,8 +11,7 @@
 export interface QueryCache {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
-  /** Number of entries held (for tests and metrics). */
-  readonly size: number;
+  close(): Promise<void>;
 }
 
 /** An in-memory LRU with a bound on entries. */
@@ -42,6 +44,57 @@ export class MemoryLruCache implements QueryCache {
       if (oldest === undefined) break;
       this.#entries.delete(oldest);
     }
+  }
+
+  async close(): Promise<void> {
+    this.#entries.clear();
+  }
+}
+
+/**
+ * The cache in Redis, shared by every node. A Redis failure is a miss (the
+ * query runs against the read model), never an error answer.
+ */
+export class RedisQueryCache implements QueryCache {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #logger: Logger;
+  #lastWarning = 0;
+
+  /** `prefix` should name the store (see `storeIdOf`): entries of another store must never match. */
+  constructor(url: string, logger: Logger, prefix: string) {
+    this.#redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.#redis.on('error', (error: unknown) => this.#warn(error));
+    this.#prefix = prefix;
+    this.#logger = logger;
+  }
+
+  #warn(error: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastWarning < 10_000) return;
+    this.#lastWarning = now;
+    this.#logger.warn({ err: error }, 'query cache (Redis) unavailable: reading the read model directly');
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    try {
+      return (await this.#redis.get(this.#prefix + key)) ?? undefined;
+    } catch (error) {
+      this.#warn(error);
+      return undefined;
+    }
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    try {
+      await this.#redis.set(this.#prefix + key, value, 'PX', ttlMs);
+    } catch (error) {
+      this.#warn(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#redis.disconnect();
   }
 }
 

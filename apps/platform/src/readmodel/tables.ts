@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SqlEventStore } from '@albatross/cqrs';
 
 /**
@@ -25,6 +26,10 @@ CREATE TABLE IF NOT EXISTS platform_refresh_tokens (
 );
 CREATE INDEX IF NOT EXISTS platform_refresh_tokens_family ON platform_refresh_tokens (family_id);
 CREATE INDEX IF NOT EXISTS platform_refresh_tokens_user ON platform_refresh_tokens (user_id);
+CREATE TABLE IF NOT EXISTS platform_meta (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);
 CREATE TABLE IF NOT EXISTS platform_cache_versions (
   scope text PRIMARY KEY,
   version bigint NOT NULL
@@ -40,7 +45,21 @@ export async function ensurePlatformTables(store: SqlEventStore): Promise<void> 
   await store.driver.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('albatross.platform.setup', 0))`);
     await tx.exec(DDL);
+    await tx.query(`INSERT INTO platform_meta (key, value) VALUES ('store_id', $1) ON CONFLICT (key) DO NOTHING`, [
+      randomUUID(),
+    ]);
   });
+}
+
+/**
+ * A random id of this store, made once. Shared caches (Redis) key on it, so
+ * a recreated database, or another deployment on the same Redis, never
+ * meets entries cached for a different store with the same versions.
+ */
+export async function storeIdOf(store: SqlEventStore): Promise<string> {
+  const [row] = await store.driver.query<{ value: string }>(`SELECT value FROM platform_meta WHERE key = 'store_id'`);
+  if (!row) throw new Error('platform tables missing: ensurePlatformTables() first');
+  return row.value;
 }
 
 /**
