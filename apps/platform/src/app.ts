@@ -26,9 +26,14 @@ import type { PlatformContext, RevocationFilter } from './context.js';
 import { installErrorHandlers } from './http/errors.js';
 import { installAuthentication } from './http/kit.js';
 import { openApiRoute, registerOpenApi } from './http/openapi.js';
+import { pirepRoutes } from './pireps/routes.js';
 import { readModelProjections } from './projections.js';
 import { MemoryLruCache, type QueryCache, RedisQueryCache } from './readmodel/cache.js';
 import { ensurePlatformTables, storeIdOf } from './readmodel/tables.js';
+import { createPlatformAuthorizers } from './realtime/authorizers.js';
+import { readModelDirectory } from './realtime/directory.js';
+import { createPlatformRealtimeProjection } from './realtime/projection.js';
+import { createRevocationProjection } from './realtime/revocation.js';
 import { tenantRoutes } from './tenants/routes.js';
 import { userRoutes } from './users/routes.js';
 
@@ -140,8 +145,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           { timeoutMs: READ_MODEL_WAIT_MS },
         ),
       revoke: (filter: RevocationFilter) => {
-        const closed = gateway?.disconnect(filter) ?? 0;
-        logger.info({ ...filter, closed }, 'credential revoked: live connections closed');
+        // Cluster-wide: this node's connections close at once, the other nodes' through the broker.
+        gateway
+          ?.disconnect(filter)
+          .then((closed) => logger.info({ ...filter, closed }, 'credential revoked: live connections closed'))
+          .catch((error: unknown) => logger.warn({ ...filter, err: error }, 'credential revoked: disconnect failed'));
       },
     };
 
@@ -159,6 +167,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await app.register(authRoutes(context, tokens));
     await app.register(tenantRoutes(context));
     await app.register(userRoutes(context, tokens));
+    await app.register(pirepRoutes(context));
 
     // The gateway's own HTTP routes (/health, /ready, /metrics, /api/publish, …) answer first.
     app.addHook('onRequest', async (request, reply) => {
@@ -183,13 +192,26 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         apiKeys: authenticator.apiKeyVerifier(),
       },
       ...(options.adminKey === undefined ? {} : { adminKey: options.adminKey }),
-      ...(options.authorizers === undefined ? {} : { authorizers: options.authorizers }),
+      authorizers: options.authorizers ?? createPlatformAuthorizers(readModelDirectory(store.driver)),
       allowPlatformAdmin: true,
       logger,
     });
     const started = gateway;
     // Runs first on close: connections go before the HTTP server stops.
     cleanups.push(() => started.close());
+
+    // Side effects that need a gateway run on platform nodes (one owner at a
+    // time across nodes): every domain event published once, revocations
+    // closing live connections everywhere.
+    const realtime = createProjectionRunner(store, [
+      createPlatformRealtimeProjection((request) => started.publish(request)),
+      createRevocationProjection({
+        disconnect: (filter) => started.disconnect(filter),
+        onRepeatError: (error) => logger.warn({ err: error }, 'repeated revocation disconnect failed'),
+      }),
+    ]);
+    await realtime.start();
+    cleanups.push(() => realtime.stop());
 
     return {
       app,

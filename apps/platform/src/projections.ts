@@ -1,4 +1,5 @@
 import type { Projection, SqlEventStore } from '@albatross/cqrs';
+import { pirepsProjection } from './pireps/projection.js';
 import { ensurePlatformTables } from './readmodel/tables.js';
 import { tenantsProjection } from './tenants/projection.js';
 import { usersProjection } from './users/projection.js';
@@ -8,7 +9,7 @@ import { usersProjection } from './users/projection.js';
  * all of them have passed its position (read-your-writes). A module adds
  * its own here.
  */
-export const readModelProjections: readonly Projection[] = [tenantsProjection, usersProjection];
+export const readModelProjections: readonly Projection[] = [tenantsProjection, usersProjection, pirepsProjection];
 
 /**
  * What `albatross worker --projections @albatross/platform/projections`

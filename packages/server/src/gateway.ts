@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
@@ -17,7 +18,7 @@ import type { Identity } from './auth/identity.js';
 import type { JwtOptions } from './auth/jwt.js';
 import { buildHistoryBody } from './broker/event-frame.js';
 import { MemoryBroker } from './broker/memory.js';
-import type { Broker, HealthCheck } from './broker/types.js';
+import type { Broker, ControlMessage, DisconnectFilter, HealthCheck } from './broker/types.js';
 import { type ChannelAuthorizer, ChannelPolicy, DEFAULT_BASELINE } from './channels/policy.js';
 import type { Rate } from './config/rate.js';
 import { Admission, type AdmissionTicket } from './connection/admission.js';
@@ -26,7 +27,7 @@ import { DRAIN_MS_PER_CONNECTION, drainWindowMs } from './drain-window.js';
 import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
 import { createAdminCheck } from './http/admin-auth.js';
-import { type ConnectionInfo, createHttpApi, type DisconnectFilter } from './http/api.js';
+import { type ConnectionInfo, createHttpApi } from './http/api.js';
 import { createOriginCheck, originRefusal } from './http/origin.js';
 import { rejectUpgrade } from './http/respond.js';
 import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
@@ -164,8 +165,18 @@ export interface Gateway {
   history(channel: string, options?: { since?: number; limit?: number }): Promise<HistoryResponse>;
   /** Answers the gateway's HTTP routes; returns false for any other request. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Closes every matching live connection with 4003; returns how many. Filters combine with AND. */
-  disconnect(filter: DisconnectFilter): number;
+  /**
+   * Closes every matching live connection with 4003, on every node of the
+   * deployment: this node's at once, the others' when the broker delivers the
+   * request (a pub/sub round trip). Filters combine with AND; at least one is
+   * required (else `INVALID_MESSAGE`). Resolves to the number closed on this
+   * node; rejects with `UNAVAILABLE` (after closing this node's) when the
+   * broker cannot carry the request to the other nodes.
+   *
+   * @example
+   * await gateway.disconnect({ api_key_id: 'k_42' }); // revoked: its sockets close 4003 everywhere
+   */
+  disconnect(filter: DisconnectFilter): Promise<number>;
   /** Number of open WebSocket connections (authenticated or not). */
   readonly connectionCount: number;
   /** The broker in use. */
@@ -306,11 +317,34 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       : {}),
   });
 
+  // Identifies this node's own control messages, which it has acted on already.
+  const nodeId = randomUUID();
+  const onControl = (message: ControlMessage): void => {
+    if (message.origin === nodeId) return;
+    switch (message.kind) {
+      case 'disconnect': {
+        let filter: DisconnectFilter;
+        try {
+          filter = checkedFilter(message.filter);
+        } catch (error) {
+          logger.warn({ err: toAlbatrossError(error).message }, 'cluster disconnect with a bad filter ignored');
+          return;
+        }
+        const n = disconnectLocal(filter);
+        logger.info({ ...filter, disconnected: n, from_node: message.origin }, 'cluster disconnect');
+        return;
+      }
+      default: {
+        const unexpected: never = message.kind;
+        logger.warn({ kind: unexpected }, 'unknown control message ignored');
+      }
+    }
+  };
   await broker.start((publication) => {
     metrics.publications += 1;
     hub.dispatch(publication);
     metrics.publishToSend.observe(Math.max(0, Date.now() - publication.ts) / 1000);
-  });
+  }, onControl);
 
   const context: ConnectionContext = {
     authenticator,
@@ -511,15 +545,48 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return authenticator.isRevoked(identity);
   }
 
+  // Every node's verifier hears its own revocations: this one closes its own connections only.
   const unsubscribeRevocations = options.auth.apiKeys?.onRevoke?.((keyId) => {
-    const n = disconnect({ api_key_id: keyId });
+    const n = disconnectLocal({ api_key_id: keyId });
     logger.info({ api_key_id: keyId, disconnected: n }, 'API key revoked');
   });
 
-  function disconnect(filter: DisconnectFilter): number {
-    if (filter.user_id === undefined && filter.tenant_id === undefined && filter.api_key_id === undefined) {
+  /** The filter's three fields alone, each a non-empty string when present; at least one. */
+  function checkedFilter(filter: DisconnectFilter): DisconnectFilter {
+    const out: DisconnectFilter = {};
+    for (const field of ['user_id', 'tenant_id', 'api_key_id'] as const) {
+      const value: unknown = filter?.[field];
+      if (value === undefined) continue;
+      if (typeof value !== 'string' || value === '') {
+        throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, `${field} must be a non-empty string`);
+      }
+      out[field] = value;
+    }
+    if (out.user_id === undefined && out.tenant_id === undefined && out.api_key_id === undefined) {
       throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'at least one of user_id, tenant_id, api_key_id is required');
     }
+    return out;
+  }
+
+  async function disconnect(request: DisconnectFilter): Promise<number> {
+    const filter = checkedFilter(request);
+    const count = disconnectLocal(filter);
+    try {
+      await broker.broadcast({ kind: 'disconnect', origin: nodeId, filter });
+    } catch (error) {
+      const cause = toAlbatrossError(error);
+      logger.warn({ ...filter, disconnected: count, err: cause.message }, 'cluster disconnect not sent');
+      throw new AlbatrossError(
+        ErrorCode.UNAVAILABLE,
+        `closed ${count} connection(s) on this node, but the other nodes could not be reached: ${cause.message}`,
+        { cause: error },
+      );
+    }
+    return count;
+  }
+
+  /** Closes this node's matching connections with 4003. */
+  function disconnectLocal(filter: DisconnectFilter): number {
     let count = 0;
     for (const connection of connections.keys()) {
       const identity = connection.identity;

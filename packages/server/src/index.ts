@@ -21,6 +21,8 @@ export type {
   BrokerPublication,
   ConnectionCounter,
   ConnectionLimits,
+  ControlMessage,
+  DisconnectFilter,
   HealthCheck,
   HistoryPage,
   IdempotencyStore,

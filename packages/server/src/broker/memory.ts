@@ -1,4 +1,5 @@
-import type { PublishResult, StreamPosition } from '@albatross/protocol';
+import { ErrorCode, type PublishResult, type StreamPosition } from '@albatross/protocol';
+import { AlbatrossError } from '../errors.js';
 import { canRecover, HistoryRing } from '../history/ring.js';
 import { newEpoch } from './epoch.js';
 import { buildEventFrame } from './event-frame.js';
@@ -6,6 +7,7 @@ import { MemoryIdempotencyStore } from './memory-idempotency.js';
 import type {
   Broker,
   BrokerPublication,
+  ControlMessage,
   HealthCheck,
   HistoryPage,
   IdempotencyStore,
@@ -51,6 +53,7 @@ export class MemoryBroker implements Broker {
   private readonly channelIdleTtlMs: number;
   private readonly now: () => number;
   private onPublication: ((publication: BrokerPublication) => void) | null = null;
+  private onControl: ((message: ControlMessage) => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(options: MemoryBrokerOptions = {}) {
@@ -62,8 +65,12 @@ export class MemoryBroker implements Broker {
     this.idempotency = this.idempotencyStore;
   }
 
-  async start(onPublication: (publication: BrokerPublication) => void): Promise<void> {
+  async start(
+    onPublication: (publication: BrokerPublication) => void,
+    onControl?: (message: ControlMessage) => void,
+  ): Promise<void> {
     this.onPublication = onPublication;
+    this.onControl = onControl ?? null;
     const every = Math.max(1000, Math.min(this.historyTtlMs, 60_000));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
@@ -100,6 +107,12 @@ export class MemoryBroker implements Broker {
     state.history.push(publication);
     if (state.subscribed) this.onPublication?.(publication);
     return { channel, offset: state.offset, epoch: state.epoch };
+  }
+
+  /** One process is the whole deployment: the message goes to this broker's own handler. */
+  async broadcast(message: ControlMessage): Promise<void> {
+    if (!this.onPublication) throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'broker not started');
+    this.onControl?.(message);
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -159,5 +172,6 @@ export class MemoryBroker implements Broker {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     this.onPublication = null;
+    this.onControl = null;
   }
 }

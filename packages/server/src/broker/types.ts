@@ -42,6 +42,27 @@ export interface HistoryPage {
   readonly publications: readonly BrokerPublication[];
 }
 
+/**
+ * Which live connections a disconnect closes; fields combine with AND, at
+ * least one is required. Used by `gateway.disconnect` and `POST /api/disconnect`.
+ */
+export interface DisconnectFilter {
+  user_id?: string;
+  tenant_id?: string;
+  api_key_id?: string;
+}
+
+/**
+ * A message to every node of the deployment, through the broker (not a
+ * channel: clients never see it). Today the only kind is `disconnect`.
+ */
+export interface ControlMessage {
+  readonly kind: 'disconnect';
+  /** Id of the node that sent it, so the sender can skip its own copy. */
+  readonly origin: string;
+  readonly filter: DisconnectFilter;
+}
+
 /** Health of one dependency, as reported by `/health`. */
 export interface HealthCheck {
   readonly status: 'ok' | 'degraded' | 'down';
@@ -70,12 +91,29 @@ export interface IdempotencyStore {
  *   the caller (the hub): called on first local subscriber and after the last.
  * - `recover` is all or nothing: either every publication after `since` or
  *   none with `recovered: false`.
+ * - `broadcast` hands a control message to the `onControl` handler of every
+ *   started broker of the deployment, the sender's included, at most once
+ *   each (best effort like pub/sub: a node whose connection to the broker is
+ *   down at that moment misses it).
  */
 export interface Broker {
   /** Short name for logs and health (`memory`, `redis`). */
   readonly kind: string;
-  /** Starts the broker; `onPublication` receives every publication of subscribed channels. */
-  start(onPublication: (publication: BrokerPublication) => void): Promise<void>;
+  /**
+   * Starts the broker; `onPublication` receives every publication of
+   * subscribed channels, `onControl` every control message broadcast in the
+   * deployment (see {@link Broker.broadcast}).
+   */
+  start(
+    onPublication: (publication: BrokerPublication) => void,
+    onControl?: (message: ControlMessage) => void,
+  ): Promise<void>;
+  /**
+   * Sends a control message to every node of the deployment (this one
+   * included); resolves once the broker accepted it, rejects with
+   * `UNAVAILABLE` when it cannot be sent.
+   */
+  broadcast(message: ControlMessage): Promise<void>;
   publish(channel: string, input: PublishInput): Promise<PublishResult>;
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;

@@ -7,16 +7,12 @@ import {
   type PublishResponse,
 } from '@albatross/protocol';
 import { jsonDepthExceeds, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE } from '@albatross/protocol/validate';
+import type { DisconnectFilter } from '../broker/types.js';
 import { AlbatrossError, RateLimitedError, toAlbatrossError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { readBody, sendError, sendJson } from './respond.js';
 
-/** Which connections `POST /api/disconnect` closes; fields combine with AND. */
-export interface DisconnectFilter {
-  user_id?: string;
-  tenant_id?: string;
-  api_key_id?: string;
-}
+export type { DisconnectFilter } from '../broker/types.js';
 
 /** One row of `GET /api/connections`. */
 export interface ConnectionInfo {
@@ -40,7 +36,8 @@ export interface HttpApiContext {
   health(): Promise<{ status: 'ok' | 'degraded' | 'down'; checks: Record<string, unknown> }>;
   publish(request: unknown): Promise<PublishResponse>;
   historyBody(channel: string, sinceOffset: number, limit: number): Promise<Buffer>;
-  disconnect(filter: DisconnectFilter): number;
+  /** Closes matches on every node; resolves to the count closed on this one. */
+  disconnect(filter: DisconnectFilter): Promise<number>;
   listConnections(filter: { tenant_id?: string; user_id?: string; limit: number; cursor?: number }): {
     connections: ConnectionInfo[];
     next_cursor: string | null;
@@ -171,7 +168,7 @@ export function createHttpApi(ctx: HttpApiContext): (req: IncomingMessage, res: 
           const value = optionalString(record, field);
           if (value !== undefined) filter[field] = value;
         }
-        sendJson(res, 200, { disconnected: ctx.disconnect(filter) });
+        sendJson(res, 200, { disconnected: await ctx.disconnect(filter) });
       },
     },
     {

@@ -25,16 +25,24 @@ const prefix = () => `contract-${randomBytes(4).toString('hex')}:`;
 // delivery, and a never-published channel's TTL (at least 3 checks) stays short.
 const CHECK_MS = 100;
 
-brokerContract('MemoryBroker', () => (options) => Promise.resolve(new MemoryBroker(options)));
+// One in-memory broker is a whole deployment: there is no second node to reach.
+brokerContract('MemoryBroker', () => (options) => Promise.resolve(new MemoryBroker(options)), { multiNode: false });
 
-brokerContract('RedisBroker (standalone)', () => async (options) => {
-  if (!redis) throw new Error('redis not started');
-  return new RedisBroker({ url: redis.url, keyPrefix: prefix(), checkIntervalMs: CHECK_MS, ...options });
+// Each factory() is one deployment (one key prefix); each call of what it returns, one node.
+brokerContract('RedisBroker (standalone)', () => {
+  const keyPrefix = prefix();
+  return async (options) => {
+    if (!redis) throw new Error('redis not started');
+    return new RedisBroker({ url: redis.url, keyPrefix, checkIntervalMs: CHECK_MS, ...options });
+  };
 });
 
-brokerContract('RedisBroker (3-master cluster)', () => async (options) => {
-  if (!cluster) throw new Error('cluster not started');
-  return new RedisBroker({ cluster: cluster.nodes, keyPrefix: prefix(), checkIntervalMs: CHECK_MS, ...options });
+brokerContract('RedisBroker (3-master cluster)', () => {
+  const keyPrefix = prefix();
+  return async (options) => {
+    if (!cluster) throw new Error('cluster not started');
+    return new RedisBroker({ cluster: cluster.nodes, keyPrefix, checkIntervalMs: CHECK_MS, ...options });
+  };
 });
 
 // The counter of a started Redis broker; closing it closes the broker.

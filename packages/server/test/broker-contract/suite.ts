@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildEventFrame } from '../../src/broker/event-frame.js';
-import type { Broker, BrokerPublication, PublishInput } from '../../src/broker/types.js';
+import type { Broker, BrokerPublication, ControlMessage, PublishInput } from '../../src/broker/types.js';
 
-/** Makes a fresh broker (own key space) for one test. */
+/**
+ * Makes a broker for one test. `factory()` opens a fresh deployment (own key
+ * space); each call of the function it returns is one more node of that deployment.
+ */
 export type BrokerFactory = (options: { historySize?: number; historyTtlMs?: number }) => Promise<Broker>;
 
 const input = (payload: unknown, eventType = 'test.event', meta?: unknown): PublishInput => ({
@@ -27,7 +30,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * MemoryBroker, RedisBroker on a standalone Redis and RedisBroker on a
  * 3-master cluster.
  */
-export function brokerContract(name: string, factory: () => BrokerFactory): void {
+export function brokerContract(
+  name: string,
+  factory: () => BrokerFactory,
+  options: { multiNode: boolean } = { multiNode: true },
+): void {
   describe(`Broker contract: ${name}`, () => {
     const open: Broker[] = [];
     afterEach(async () => {
@@ -244,6 +251,63 @@ export function brokerContract(name: string, factory: () => BrokerFactory): void
       ).rejects.toThrow('boom');
       const result = await broker.idempotency.once('key-2', 60_000, async () => ({ ok: 1 }));
       expect(result).toEqual({ ok: 1 });
+    });
+
+    async function node(
+      make: BrokerFactory,
+    ): Promise<{ broker: Broker; got: BrokerPublication[]; control: ControlMessage[] }> {
+      const broker = await make({});
+      open.push(broker);
+      const got: BrokerPublication[] = [];
+      const control: ControlMessage[] = [];
+      await broker.start(
+        (publication) => got.push(publication),
+        (message) => control.push(message),
+      );
+      return { broker, got, control };
+    }
+
+    const disconnect = (origin: string, user: string): ControlMessage => ({
+      kind: 'disconnect',
+      origin,
+      filter: { user_id: user, tenant_id: 't1' },
+    });
+
+    it('broadcasts control messages to the sender, once each, in order, never as publications', async () => {
+      const a = await node(factory());
+      await a.broker.subscribe('tenant:t1:a');
+      await a.broker.broadcast(disconnect('node-a', 'u1'));
+      await a.broker.broadcast(disconnect('node-a', 'u2'));
+      await until(a.control, 2);
+      await sleep(50);
+      expect(a.control).toEqual([disconnect('node-a', 'u1'), disconnect('node-a', 'u2')]);
+      expect(a.got).toEqual([]);
+    });
+
+    if (options.multiNode) {
+      it('broadcasts control messages to every node of the deployment, and to no other deployment', async () => {
+        const make = factory();
+        const [a, b] = [await node(make), await node(make)];
+        const stranger = await node(factory());
+        await b.broker.broadcast(disconnect('node-b', 'u9'));
+        await until(a.control, 1);
+        await until(b.control, 1);
+        await sleep(100);
+        expect(a.control).toEqual([disconnect('node-b', 'u9')]);
+        expect(b.control).toEqual([disconnect('node-b', 'u9')]);
+        expect(stranger.control).toEqual([]);
+        // A channel publication is not a control message, and the reverse.
+        await a.broker.subscribe('tenant:t1:a');
+        await b.broker.publish('tenant:t1:a', input({ n: 1 }));
+        await until(a.got, 1);
+        expect(a.control).toHaveLength(1);
+      });
+    }
+
+    it('refuses to broadcast once closed', async () => {
+      const { broker } = await started();
+      await broker.close();
+      await expect(broker.broadcast(disconnect('x', 'u1'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     });
 
     it('reports health', async () => {

@@ -108,6 +108,35 @@ describe.each<Topology>(['standalone', 'cluster'])('gateway nodes on Redis (%s)'
     expect(stats.reduce((sum, s) => sum + Number(s.gapsLetThrough), 0)).toBe(0);
   });
 
+  it('disconnect on one node closes the matches on every node with 4003, and nothing else', async () => {
+    const nodes = await startNodes(topology, 3);
+    const [a, b, c] = nodes as [Running, Running, Running];
+    const targets = [await connect(a, 'u1', 't1'), await connect(b, 'u1', 't1'), await connect(c, 'u1', 't1')];
+    const bystanders = [await connect(b, 'u2', 't1'), await connect(c, 'u1', 't2')];
+    // The gateway API: this node's count back, the other nodes' closed through the broker.
+    expect(await a.gateway.disconnect({ user_id: 'u1', tenant_id: 't1' })).toBe(1);
+    for (const client of targets) expect((await client.waitClose()).code).toBe(4003);
+    for (const client of bystanders) {
+      expect(client.closed).toBeNull();
+      client.send({ type: 'ping', id: 1 });
+      await client.next('pong');
+    }
+
+    // The admin HTTP route, after every subscriber connection was killed and came back.
+    const ports = topology === 'standalone' ? [redis.port] : cluster.ports;
+    await Promise.all(ports.map((port) => redisCli(port, 'CLIENT', 'KILL', 'TYPE', 'pubsub')));
+    for (const node of nodes) {
+      await eventually(async () => (await node.gateway.broker.health()).status === 'ok', 'every shard resubscribed');
+    }
+    const again = [await connect(a, 'u3', 't1'), await connect(c, 'u3', 't1')];
+    expect(await post(b.httpUrl, '/api/disconnect', { user_id: 'u3' })).toMatchObject({
+      status: 200,
+      body: { disconnected: 0 },
+    });
+    for (const client of again) expect((await client.waitClose()).code).toBe(4003);
+    expect(bystanders.every((client) => client.closed === null)).toBe(true);
+  });
+
   it('a client moving to another node with `since` recovers exactly what it missed', async () => {
     const nodes = await startNodes(topology, 2);
     const room = 'tenant:t1:room';

@@ -2,6 +2,7 @@ import type { PublishResult, StreamPosition } from '@albatross/protocol';
 import type {
   Broker,
   BrokerPublication,
+  ControlMessage,
   HealthCheck,
   HistoryPage,
   IdempotencyStore,
@@ -50,8 +51,14 @@ export class LatencyBroker implements Broker {
     return done;
   }
 
-  start(onPublication: (publication: BrokerPublication) => void): Promise<void> {
-    return this.inner.start(onPublication);
+  start(
+    onPublication: (publication: BrokerPublication) => void,
+    onControl?: (message: ControlMessage) => void,
+  ): Promise<void> {
+    return this.inner.start(onPublication, onControl);
+  }
+  broadcast(message: ControlMessage): Promise<void> {
+    return this.ordered(() => this.inner.broadcast(message));
   }
   publish(channel: string, input: PublishInput): Promise<PublishResult> {
     return this.inner.publish(channel, input);

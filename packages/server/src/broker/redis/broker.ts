@@ -7,6 +7,7 @@ import { newEpoch } from '../epoch.js';
 import type {
   Broker,
   BrokerPublication,
+  ControlMessage,
   HealthCheck,
   HistoryPage,
   IdempotencyStore,
@@ -144,7 +145,11 @@ export class RedisBroker implements Broker {
   private readonly failures: FailureLog;
   private readonly limiter: Limiter;
   private readonly hooks: ShardHooks;
+  private readonly controlName: Buffer;
   private onPublication: ((publication: BrokerPublication) => void) | null = null;
+  private onControl: ((message: ControlMessage) => void) | null = null;
+  /** The subscriber connection that carries control messages (set by `start`). */
+  private controlShard: SubscriberShard | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
   private clientEverReady = false;
   private closed = false;
@@ -184,6 +189,7 @@ export class RedisBroker implements Broker {
       leaseMs: options.connectionLeaseMs ?? 30_000,
       logger: this.logger,
     });
+    this.controlName = Buffer.from(this.keys.control(), 'utf8');
     this.hooks = {
       onMessage: (name, blob) => this.onMessage(name, blob),
       onReconnect: (shard) => void this.resync(shard),
@@ -191,17 +197,24 @@ export class RedisBroker implements Broker {
     };
   }
 
-  async start(onPublication: (publication: BrokerPublication) => void): Promise<void> {
+  async start(
+    onPublication: (publication: BrokerPublication) => void,
+    onControl?: (message: ControlMessage) => void,
+  ): Promise<void> {
     this.onPublication = onPublication;
+    this.onControl = onControl ?? null;
     this.client.connect().catch(() => {
       // surfaced by whenReady and 'error'
     });
     try {
       await whenReady(this.client, this.startTimeoutMs, 'command connection');
-      if (this.mode === 'standalone') {
-        const shard = this.shardByKey('standalone');
-        await whenReady(shard.redis, this.startTimeoutMs, 'subscriber connection');
-      }
+      // Control messages ride the subscriber connection of their own slot
+      // (the standalone connection, or the master owning `{!control}`).
+      const shard = this.shardForPubsub(this.keys.control());
+      await whenReady(shard.redis, this.startTimeoutMs, 'subscriber connection');
+      shard.control = this.keys.control();
+      await shard.subscribe([shard.control]);
+      this.controlShard = shard;
     } catch (error) {
       await this.close(); // stop reconnecting in the background
       // At startup, to the operator: say what did not connect.
@@ -370,11 +383,47 @@ export class RedisBroker implements Broker {
   }
 
   private shardFor(channel: string): SubscriberShard {
+    return this.shardForPubsub(this.keys.meta(channel));
+  }
+
+  /** The subscriber connection serving the slot of `key`. */
+  private shardForPubsub(key: string): SubscriberShard {
     if (this.mode === 'standalone') return this.shardByKey('standalone');
     const slots = (this.client as Cluster).slots;
-    const master = slots[slotOf(this.keys.meta(channel))]?.[0];
+    const master = slots[slotOf(key)]?.[0];
     if (master === undefined) throw new AlbatrossError('UNAVAILABLE', 'Redis cluster slots not known yet');
     return this.shardByKey(master);
+  }
+
+  // --- control messages ---------------------------------------------------
+
+  async broadcast(message: ControlMessage): Promise<void> {
+    this.assertOpen();
+    const command = this.mode === 'cluster' ? 'spublish' : 'publish';
+    try {
+      await this.client[command](this.keys.control(), JSON.stringify(message));
+    } catch (error) {
+      throw redisError(error, 'broadcast a control message', this.failures);
+    }
+  }
+
+  private onControlMessage(blob: Buffer): void {
+    let message: ControlMessage;
+    try {
+      message = JSON.parse(blob.toString('utf8')) as ControlMessage;
+    } catch {
+      this.logger.warn({}, 'malformed control message ignored');
+      return;
+    }
+    if (message === null || typeof message !== 'object' || message.kind !== 'disconnect') {
+      this.logger.warn({}, 'unknown control message ignored');
+      return;
+    }
+    try {
+      this.onControl?.(message);
+    } catch (error) {
+      this.logger.error({ err: error }, 'control handler failed');
+    }
   }
 
   private shardByKey(key: string): SubscriberShard {
@@ -400,6 +449,10 @@ export class RedisBroker implements Broker {
   // --- live delivery and gap recovery -------------------------------------
 
   private onMessage(name: Buffer, blob: Buffer): void {
+    if (this.controlShard !== null && name.equals(this.controlName)) {
+      this.onControlMessage(blob);
+      return;
+    }
     const channel = this.keys.channelOf(name);
     if (channel === null) return;
     const sync = this.channels.get(channel);
@@ -617,8 +670,10 @@ export class RedisBroker implements Broker {
     for (const sync of syncs) sync.busy = true;
     if (this.mode === 'cluster') await this.refreshSlots();
     const moved = syncs.filter((s) => this.mode === 'cluster' && this.targetKey(s.channel) !== shard.key);
+    const names = syncs.filter((s) => !moved.includes(s)).map((s) => this.keys.pubsub(s.channel));
+    if (shard.control !== null) names.push(shard.control);
     try {
-      await shard.subscribe(syncs.filter((s) => !moved.includes(s)).map((s) => this.keys.pubsub(s.channel)));
+      await shard.subscribe(names);
     } catch (error) {
       this.logError('resubscribe failed', error as Error);
       if (shard.ready && shard.generation === generation && !this.closed) {

@@ -22,6 +22,14 @@ export class RedisKeys {
     return `${this.prefix}{${channel}}`;
   }
 
+  /**
+   * Pub/sub channel of control messages (cluster-wide disconnects). `!` is
+   * not allowed in channel names, so it never collides with a channel's.
+   */
+  control(): string {
+    return `${this.prefix}{!control}`;
+  }
+
   /** The Albatross channel of a pub/sub channel name, or null when it is not one of ours. */
   channelOf(pubsubName: Buffer): string | null {
     const name = pubsubName.toString('utf8');

@@ -22,6 +22,8 @@ export class SubscriberShard {
   readonly redis: Redis;
   /** Albatross channels whose pub/sub lives on this shard. */
   readonly channels = new Set<string>();
+  /** The control pub/sub channel, when this connection carries it (resubscribed on reconnect). */
+  control: string | null = null;
   /** Increments on every (re)connection; a subscribe that spans two generations is retried. */
   generation = 0;
   /** True once every channel is subscribed on the current connection. */
@@ -49,14 +51,14 @@ export class SubscriberShard {
         this.everReady = true;
         return;
       }
-      this.synced = this.channels.size === 0;
+      this.synced = this.channels.size === 0 && this.control === null;
       this.logger.info({ shard: this.key, channels: this.channels.size }, 'redis subscriber reconnected');
       hooks.onReconnect(this);
     });
     this.redis.on('close', () => {
       this.firstAttempt = false;
       if (this.closed) return;
-      if (this.channels.size > 0) this.synced = false;
+      if (this.channels.size > 0 || this.control !== null) this.synced = false;
       this.logger.warn({ shard: this.key }, 'redis subscriber connection lost');
     });
     this.redis.on('moved', () => hooks.onMoved(this));
