@@ -1,7 +1,7 @@
 import { ConnectionIndicator, RealtimeProvider } from '@albatross/react';
 import { Menu, MenuButton, MenuItem, MenuItems } from '@headlessui/react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useEffect, useId, useState } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { toApiError } from '../api/errors.js';
 import { createRealtime } from '../api/realtime.js';
@@ -28,10 +28,14 @@ function TenantSwitcher(): ReactNode {
   const { api } = useServices();
   const { tenantId, setTenantId } = useTenantScope();
   const tenants = useQuery({ queryKey: ['tenants'], queryFn: () => api.tenants() });
+  const id = useId();
   return (
-    <label className="flex items-center gap-1 text-sm">
-      <span className="sr-only sm:not-sr-only">Tenant</span>
+    <div className="flex items-center gap-1 text-sm">
+      <label htmlFor={id} className="sr-only sm:not-sr-only">
+        Tenant
+      </label>
       <select
+        id={id}
         value={tenantId}
         onChange={(e) => setTenantId(e.target.value)}
         className="max-w-40 rounded-md border border-zinc-400 bg-white px-1 py-1 text-sm"
@@ -43,7 +47,7 @@ function TenantSwitcher(): ReactNode {
         ))}
         {tenants.data ? null : <option value={tenantId}>…</option>}
       </select>
-    </label>
+    </div>
   );
 }
 
@@ -92,7 +96,7 @@ function Header(): ReactNode {
             </NavLink>
           ) : null}
         </nav>
-        <div className="ml-auto flex items-center gap-2">
+        <div className="ml-auto flex min-w-0 flex-wrap items-center justify-end gap-2">
           <ConnectionIndicator />
           {hasRole(me, 'PlatformAdmin') ? <TenantSwitcher /> : null}
           <Menu>

@@ -182,6 +182,95 @@ describe.skipIf(!HAVE_CHROMIUM)('console in Chromium against a platform process'
     await shoot(b, 'tenants');
   });
 
+  /** Creates a user of the scoped tenant in `page`'s Users view; answers the one-time password. */
+  async function createUser(page: Page, email: string, name: string, role: 'TenantAdmin' | 'Pilot'): Promise<string> {
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Email').fill(email);
+    await dialog.getByLabel('Display name').fill(name);
+    await dialog.getByLabel(role).check();
+    if (role !== 'Pilot') await dialog.getByLabel('Pilot').uncheck();
+    await dialog.getByRole('button', { name: 'Create user' }).click();
+    const copy = page.getByRole('dialog', { name: /created/ });
+    const oneTime = await copy.getByTestId('secret').inputValue();
+    await copy.getByRole('button', { name: 'I have copied it' }).click();
+    await copy.waitFor({ state: 'detached' });
+    return oneTime;
+  }
+
+  const adminEmail = `ta-${randomBytes(4).toString('hex')}@acme.test`;
+  const pilotEmail = `pilot-${randomBytes(4).toString('hex')}@acme.test`;
+  let adminOneTime = '';
+  let pilotOneTime = '';
+
+  it('shows a TenantAdmin created in window A in window B (same tenant scope) without a reload', async () => {
+    // B watches the new tenant's users.
+    await b.getByRole('link', { name: 'Users' }).click();
+    const acme = await b.getByRole('option', { name: tenantName }).getAttribute('value');
+    await b.getByLabel('Tenant', { exact: true }).selectOption(acme ?? '');
+    await b.getByText('No user matches.').waitFor();
+    // A switches to it and creates its TenantAdmin and a pilot.
+    await a.getByRole('button', { name: `Switch to ${tenantName}` }).click();
+    await a.getByRole('link', { name: 'Users' }).click();
+    await a.getByText('No user matches.').waitFor();
+    const started = Date.now();
+    adminOneTime = await createUser(a, adminEmail, 'Tia Admin', 'TenantAdmin');
+    await b.getByTestId('user-row').filter({ hasText: adminEmail }).waitFor();
+    process.stderr.write(`console e2e: TenantAdmin visible in window B ${Date.now() - started} ms after the click\n`);
+    pilotOneTime = await createUser(a, pilotEmail, 'Pia Pilot', 'Pilot');
+    await b.getByTestId('user-row').filter({ hasText: pilotEmail }).waitFor();
+  });
+
+  it('a pilot files a PIREP, the review queue shows it live, the approval reaches the pilot live', async () => {
+    const pilot = await newPage();
+    await signIn(pilot, pilotEmail, pilotOneTime);
+    await changePassword(pilot, pilotOneTime, `pilot-${secret()}`);
+    await pilot.getByRole('heading', { name: 'My PIREPs' }).waitFor();
+    await pilot.getByText('You have not filed any PIREP yet.').waitFor();
+
+    const reviewer = await newPage();
+    await signIn(reviewer, adminEmail, adminOneTime);
+    await changePassword(reviewer, adminOneTime, `admin-${secret()}`);
+    await reviewer.getByRole('heading', { name: 'Review queue' }).waitFor();
+    await reviewer.getByText('Nothing to review.').waitFor();
+    await expectAccessible(reviewer, 'review-empty');
+
+    // The pilot files one; the list in the pilot's window must get it too.
+    await pilot.getByRole('link', { name: 'File a PIREP' }).click();
+    await pilot.getByLabel('Flight number').fill('af1234');
+    await pilot.getByLabel('Aircraft').fill('F-GKXA');
+    await pilot.getByLabel('Departure (ICAO)').fill('lfpg');
+    await pilot.getByLabel('Arrival (ICAO)').fill('EGLL');
+    await pilot.getByLabel('Block off').fill('2026-11-30T08:00');
+    await pilot.getByLabel('Block on').fill('2026-11-30T09:15');
+    await expectAccessible(pilot, 'file-pirep');
+    await shoot(pilot, 'file-pirep');
+    const filed = Date.now();
+    await pilot.getByRole('button', { name: 'File PIREP' }).click();
+    await pilot.getByTestId('pirep-detail').waitFor();
+    const row = reviewer.getByRole('row', { name: /AF1234/ });
+    await row.waitFor();
+    process.stderr.write(`console e2e: PIREP in the review queue ${Date.now() - filed} ms after the pilot's click\n`);
+    expect(await row.getAttribute('class')).toContain('live-highlight');
+    await expectAccessible(reviewer, 'review');
+    await shoot(reviewer, 'review');
+
+    await pilot.getByRole('link', { name: 'PIREPs' }).click();
+    const own = pilot.getByRole('row', { name: /AF1234/ });
+    await own.getByText('submitted').waitFor();
+
+    await row.getByRole('button', { name: 'Approve AF1234' }).click();
+    await reviewer.getByRole('dialog').getByLabel('Comment').fill('Fine.');
+    const approved = Date.now();
+    await reviewer.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+    await own.getByText('approved').waitFor();
+    process.stderr.write(`console e2e: approval in the pilot's list ${Date.now() - approved} ms after the click\n`);
+    await own.getByRole('link', { name: 'AF1234' }).click();
+    await pilot.getByTestId('pirep-detail').getByText('Fine.').waitFor();
+    await expectAccessible(pilot, 'pirep-detail');
+    await shoot(pilot, 'pirep-detail');
+  });
+
   it('generates an API key shown once, and revokes it after confirmation', async () => {
     await a.getByRole('link', { name: 'API keys' }).click();
     await a.getByLabel('New key name').fill('ci pipeline');
