@@ -3,10 +3,11 @@ import { Menu, MenuButton, MenuItem, MenuItems } from '@headlessui/react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useId, useState } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { PLATFORM_TENANTS_CHANNEL } from '../api/contract.js';
 import { toApiError } from '../api/errors.js';
 import { createRealtime } from '../api/realtime.js';
 import { hasRole, isAdmin, useMe } from '../auth/me.js';
-import { RefreshingBanner } from '../live/live.js';
+import { RefreshingBanner, useLiveView } from '../live/live.js';
 import { useServices, useTokens } from '../services.js';
 import { Button, ErrorAlert, Loading } from '../ui/controls.js';
 import { TenantScopeProvider, useTenantScope } from './tenant-scope.js';
@@ -24,10 +25,14 @@ function RealtimeSession({ children }: { children: ReactNode }): ReactNode {
   return <RealtimeProvider client={client}>{children}</RealtimeProvider>;
 }
 
+const SWITCHER_RULES = [{ channel: PLATFORM_TENANTS_CHANNEL, queryKey: ['tenants'] }];
+
 function TenantSwitcher(): ReactNode {
   const { api } = useServices();
   const { tenantId, setTenantId } = useTenantScope();
   const tenants = useQuery({ queryKey: ['tenants'], queryFn: () => api.tenants() });
+  // A tenant created or renamed elsewhere shows up in the switcher at once.
+  useLiveView(PLATFORM_TENANTS_CHANNEL, SWITCHER_RULES);
   const id = useId();
   return (
     <div className="flex items-center gap-1 text-sm">

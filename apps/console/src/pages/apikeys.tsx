@@ -94,7 +94,7 @@ export function ApiKeysPage(): ReactNode {
               data-id={k.id}
               className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(k.id) ? 'live-highlight' : ''}`}
             >
-              <div className="min-w-0 flex-1">
+              <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
                 <p className="font-medium">{k.name}</p>
                 <p className="font-mono text-sm text-zinc-700">{k.prefix}…</p>
               </div>

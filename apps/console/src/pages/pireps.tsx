@@ -101,7 +101,7 @@ function PirepTable({
                 </Link>
                 <div className="text-xs text-zinc-600">{p.aircraft}</div>
               </td>
-              <td className="px-3 py-2 font-mono">
+              <td className="px-3 py-2 font-mono whitespace-nowrap">
                 {p.departure} → {p.arrival}
               </td>
               <td className="hidden px-3 py-2 sm:table-cell">{formatTime(p.block_off)}</td>
@@ -223,7 +223,7 @@ function ReviewButtons({
 }): ReactNode {
   if (pirep.status !== 'submitted') return null;
   return (
-    <div className="flex gap-1">
+    <div className="flex flex-col gap-1 sm:flex-row">
       <Button onClick={() => onPick('approve')} aria-label={`Approve ${pirep.flight_number}`}>
         Approve
       </Button>

@@ -104,7 +104,7 @@ export function TenantsPage(): ReactNode {
               data-id={t.id}
               className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(t.id) ? 'live-highlight' : ''}`}
             >
-              <p className="min-w-0 flex-1 font-medium">{t.name}</p>
+              <p className="min-w-0 basis-full font-medium sm:basis-0 sm:flex-1">{t.name}</p>
               <span
                 className={`rounded-full px-2 py-0.5 text-xs ${t.status === 'active' ? 'bg-green-100 text-green-950' : 'bg-red-100 text-red-950'}`}
               >

@@ -259,7 +259,7 @@ export function UsersPage(): ReactNode {
               data-id={u.id}
               className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(u.id) ? 'live-highlight' : ''}`}
             >
-              <div className="min-w-0 flex-1">
+              <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
                 <p className="font-medium">{u.display_name}</p>
                 <p className="truncate text-sm text-zinc-700">{u.email}</p>
               </div>
