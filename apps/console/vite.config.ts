@@ -17,6 +17,7 @@ export default defineConfig({
       '/api': { target: platform, ws: true },
       '/ws': { target: platform, ws: true },
       '/.well-known': { target: platform },
+      '/metrics': { target: platform },
     },
   },
   build: { outDir: 'dist', sourcemap: true, assetsDir: 'assets' },

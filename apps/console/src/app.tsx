@@ -5,6 +5,7 @@ import { ApiError } from './api/errors.js';
 import { hasRole, isAdmin, useMe } from './auth/me.js';
 import { ChangePasswordPage, LoginPage } from './auth/pages.js';
 import { ProtectedLayout } from './layout/layout.js';
+import { OperationsPage } from './ops/page.js';
 import { AccountPage } from './pages/account.js';
 import { ApiKeysPage } from './pages/apikeys.js';
 import { MyPirepsPage, NewPirepPage, PirepDetailPage, ReviewQueuePage } from './pages/pireps.js';
@@ -80,6 +81,14 @@ export function ConsoleRoutes(): ReactNode {
           element={
             <RequireRole platform>
               <TenantsPage />
+            </RequireRole>
+          }
+        />
+        <Route
+          path="operations"
+          element={
+            <RequireRole platform>
+              <OperationsPage />
             </RequireRole>
           }
         />

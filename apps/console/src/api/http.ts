@@ -64,6 +64,19 @@ export class HttpClient {
     return this.refreshing;
   }
 
+  /** GETs a plain-text resource (the gateway's `/metrics`), failures normalised like the API's. */
+  async text(path: string): Promise<string> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, { headers: { accept: 'text/plain' } });
+    } catch (error) {
+      throw toApiError(error);
+    }
+    const body = await response.text();
+    if (!response.ok) throw errorFromResponse(response.status, undefined, response.headers.get('retry-after'));
+    return body;
+  }
+
   /** Calls the API; JSON in, JSON out, `undefined` for 204. */
   async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
     if (options.anonymous) return this.send<T>(path, options);

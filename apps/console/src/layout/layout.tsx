@@ -96,9 +96,14 @@ function Header(): ReactNode {
             API keys
           </NavLink>
           {hasRole(me, 'PlatformAdmin') ? (
-            <NavLink to="/tenants" className={navClass}>
-              Tenants
-            </NavLink>
+            <>
+              <NavLink to="/tenants" className={navClass}>
+                Tenants
+              </NavLink>
+              <NavLink to="/operations" className={navClass}>
+                Operations
+              </NavLink>
+            </>
           ) : null}
         </nav>
         <div className="ml-auto flex min-w-0 flex-wrap items-center justify-end gap-2">

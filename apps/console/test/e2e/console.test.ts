@@ -311,6 +311,18 @@ describe.skipIf(!HAVE_CHROMIUM)('console in Chromium against a platform process'
     await shoot(a, 'account');
   });
 
+  it('charts the gateway live on the operations page', async () => {
+    await a.getByRole('link', { name: 'Operations' }).click();
+    await a.getByRole('heading', { name: 'Operations' }).waitFor();
+    // At least this window's own connection, read from the gateway's /metrics.
+    await a.waitForFunction(() => {
+      const text = document.querySelector('[data-testid="ops-Connections"]')?.textContent ?? '';
+      return Number.parseInt(text, 10) >= 1;
+    });
+    await expectAccessible(a, 'operations');
+    await shoot(a, 'operations');
+  });
+
   it('says reconnecting when the platform goes away, and reconnects and refreshes when it is back', async () => {
     await a.goto(`${front.url}/tenants`);
     await a.getByTestId('tenant-row').filter({ hasText: tenantName }).waitFor();
