@@ -2,6 +2,9 @@ import { type ReactNode, useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
+/** Seconds of history a chart shows. */
+export const WINDOW_S = 300;
+
 /**
  * A small live line chart (uPlot). The chart is decoration for sighted
  * users: the current value is in the text next to it, and the chart itself
@@ -36,7 +39,11 @@ export function Sparkline({
           { stroke: '#3f3f46', size: 48 },
         ],
         series: [{}, { stroke: '#0369a1', width: 2, fill: 'rgba(3,105,161,0.08)' }],
-        scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] } },
+        scales: {
+          // Always the last WINDOW seconds, so a fresh page does not stretch one point over years.
+          x: { time: true, range: (_u, _min, max) => [max - WINDOW_S, max] },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] },
+        },
       },
       [[], []],
       el,

@@ -434,7 +434,7 @@ export function PirepDetailPage(): ReactNode {
       {editing ? (
         <PirepForm pirep={p} onSaved={() => setEditing(false)} />
       ) : (
-        <dl className="grid grid-cols-1 gap-x-6 gap-y-2 rounded-md border border-zinc-200 bg-white p-4 text-sm sm:grid-cols-2">
+        <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 rounded-md border border-zinc-200 bg-white p-4 text-sm">
           <dt className="font-medium">Status</dt>
           <dd>
             <StatusBadge status={p.status} />
