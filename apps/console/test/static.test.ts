@@ -109,3 +109,27 @@ describe('createConsoleHandler', () => {
     expect(handled).toBe(false);
   });
 });
+
+describe('registerConsole', () => {
+  it('serves the console from a Fastify app and leaves its API routes and 404s alone', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { registerConsole } = await import('../src/serve.js');
+    const app = Fastify();
+    app.get('/api/ping', async () => ({ pong: true }));
+    registerConsole(app, { root: join(dir, 'dist') });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const index = await fetch(`${base}/tenants`);
+      expect(index.status).toBe(200);
+      expect(await index.text()).toContain('<title>console</title>');
+      const asset = await fetch(`${base}/assets/index-abc123.js`);
+      expect(asset.headers.get('cache-control')).toBe(IMMUTABLE_CACHE);
+      expect(await (await fetch(`${base}/api/ping`)).json()).toEqual({ pong: true });
+      expect((await fetch(`${base}/api/nope`)).status).toBe(404);
+      expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
+});
