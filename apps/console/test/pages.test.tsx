@@ -265,3 +265,42 @@ describe('connection honesty', () => {
     await waitFor(() => expect(banner.dataset.state).toBe('idle'), WAIT);
   });
 });
+
+describe('API keys of a managed user', () => {
+  it("lists another user's keys for an admin and follows admin:{tid}:updates live", async () => {
+    const key = (id: string, name: string) => ({
+      id,
+      user_id: 'u9',
+      tenant_id: 't1',
+      name,
+      prefix: `alb_${id}`,
+      created_at: '2026-11-30T10:00:00.000Z',
+      last_used_at: null,
+      revoked_at: null,
+    });
+    const keys = [key('k1', 'deploy')];
+    const { server, calls } = renderConsole('/api-keys?user=u9', {
+      'GET /api/users/u9': () => ({
+        status: 200,
+        body: { ...ADMIN, id: 'u9', display_name: 'Pia Pilot', roles: ['Pilot'] },
+      }),
+      'GET /api/users/u9/apikeys': () => page([...keys]),
+    });
+    expect(await screen.findByRole('heading', { name: 'API keys of Pia Pilot' }, WAIT)).toBeTruthy();
+    await screen.findByText('deploy', {}, WAIT);
+    await waitFor(
+      () =>
+        expect(server.subscribeLog.map((s) => (typeof s === 'string' ? s : s.channel))).toContain('admin:t1:updates'),
+      WAIT,
+    );
+    keys.push(key('k2', 'backup'));
+    // A user event on the same channel must not refetch the keys; an API key event must.
+    const before = calls.filter((c) => c.path === '/api/users/u9/apikeys').length;
+    server.publish('admin:t1:updates', 'user.updated', { id: 'u9' });
+    server.publish('admin:t1:updates', 'apikey.created', { id: 'k2' });
+    const row = await screen.findByText('backup', {}, WAIT);
+    expect(row.closest('li')?.className).toContain('live-highlight');
+    expect(calls.filter((c) => c.path === '/api/users/u9/apikeys').length).toBe(before + 1);
+    expect(calls.some((c) => c.path === '/api/users/u1/apikeys')).toBe(false);
+  });
+});

@@ -15,18 +15,23 @@ export function realtimeUrl(location: Pick<Location, 'protocol' | 'host'>): stri
  * the connection for good (`UnauthorizedError`) instead of retrying forever.
  */
 export function createRealtime(http: HttpClient, url: string): AlbatrossClient {
-  return createClient({
-    url,
-    warn: false,
-    // Ask the session for a token that still has two minutes: the client refreshes a minute before exp.
-    getToken: async () => {
-      try {
-        return await http.accessToken(120_000);
-      } catch (error) {
-        if (error instanceof ApiError && (error.status === 401 || error.status === 403))
-          throw new UnauthorizedError(error.message);
-        throw error;
-      }
-    },
-  });
+  return createClient({ url, warn: false, getToken: sessionTokenSource(http) });
+}
+
+/**
+ * The realtime client's `getToken` for a session: a token with at least two
+ * minutes left (the client refreshes in-band a minute before `exp`, so the
+ * HTTP refresh happens then), and `UnauthorizedError` once the session is
+ * refused, so the client stops instead of retrying a dead session.
+ */
+export function sessionTokenSource(http: HttpClient): () => Promise<string> {
+  return async () => {
+    try {
+      return await http.accessToken(120_000);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403))
+        throw new UnauthorizedError(error.message);
+      throw error;
+    }
+  };
 }

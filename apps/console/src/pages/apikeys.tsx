@@ -2,11 +2,14 @@ import { zodResolver } from '@hookform/resolvers/zod';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { useForm } from 'react-hook-form';
+import { useSearchParams } from 'react-router';
 import {
   type ApiKey,
+  adminChannel,
   type CreateApiKeyRequest,
   CreateApiKeyRequestSchema,
   type CreatedApiKey,
+  PlatformEventType,
   userApiKeysChannel,
 } from '../api/contract.js';
 import { type ApiError, toApiError } from '../api/errors.js';
@@ -27,14 +30,37 @@ import {
   TextField,
 } from '../ui/controls.js';
 
-/** The signed-in user's API keys, live on `user:{uid}:apikeys`; the key itself is shown once. */
+const APIKEY_EVENTS: string[] = [PlatformEventType.ApiKeyCreated, PlatformEventType.ApiKeyRevoked];
+
+/**
+ * API keys of the signed-in user (live on `user:{uid}:apikeys`), or with
+ * `?user=<id>` of a user an admin manages (live on `admin:{tid}:updates`).
+ * A new key is shown once.
+ */
 export function ApiKeysPage(): ReactNode {
   const { api } = useServices();
   const { data: me } = useMe();
   const queryClient = useQueryClient();
-  const uid = me?.id ?? '';
-  const channel = uid ? userApiKeysChannel(uid) : null;
-  const changed = useLiveView(channel, channel ? [{ channel, queryKey: ['apikeys', uid] }] : []);
+  const [params] = useSearchParams();
+  const other = params.get('user');
+  const managed = other !== null && other !== me?.id;
+  const owner = useQuery({
+    queryKey: ['user', other],
+    queryFn: () => api.user(other ?? ''),
+    enabled: managed,
+  });
+  const uid = managed ? (other ?? '') : (me?.id ?? '');
+  const channel = managed
+    ? owner.data
+      ? adminChannel(owner.data.tenant_id)
+      : null
+    : uid
+      ? userApiKeysChannel(uid)
+      : null;
+  const changed = useLiveView(
+    channel,
+    channel ? [{ channel, events: managed ? APIKEY_EVENTS : undefined, queryKey: ['apikeys', uid] }] : [],
+  );
   const list = useQuery({ queryKey: ['apikeys', uid], queryFn: () => api.apiKeys(uid), enabled: uid !== '' });
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
@@ -62,7 +88,8 @@ export function ApiKeysPage(): ReactNode {
   });
   return (
     <section>
-      <PageHeader title="API keys" />
+      <PageHeader title={managed ? `API keys of ${owner.data?.display_name ?? '…'}` : 'API keys'} />
+      {managed && owner.isError ? <ErrorAlert error={toApiError(owner.error)} /> : null}
       <form onSubmit={submit} noValidate className="mb-4 flex flex-wrap items-end gap-2">
         <TextField
           label="New key name"

@@ -2,6 +2,7 @@ import { zodResolver } from '@hookform/resolvers/zod';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { Controller, type Resolver, useForm } from 'react-hook-form';
+import { Link } from 'react-router';
 import {
   adminChannel,
   type CreatedUser,
@@ -269,6 +270,13 @@ export function UsersPage(): ReactNode {
               >
                 {u.status}
               </span>
+              <Link
+                to={`/api-keys?user=${encodeURIComponent(u.id)}`}
+                className="rounded-md px-3 py-1.5 text-sm text-sky-800 underline"
+                aria-label={`API keys of ${u.email}`}
+              >
+                Keys
+              </Link>
               <Button variant="secondary" onClick={() => setEditing(u)} aria-label={`Edit roles of ${u.email}`}>
                 Roles
               </Button>
