@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
   createProjectionRunner,
@@ -23,7 +24,7 @@ import { SigningKeys } from './auth/keys.js';
 import { authRoutes } from './auth/routes.js';
 import { TokenService } from './auth/tokens.js';
 import type { PlatformContext, RevocationFilter } from './context.js';
-import { installErrorHandlers } from './http/errors.js';
+import { frameworkErrors, installErrorHandlers } from './http/errors.js';
 import { installAuthentication } from './http/kit.js';
 import { openApiRoute, registerOpenApi } from './http/openapi.js';
 import { pirepRoutes } from './pireps/routes.js';
@@ -41,6 +42,8 @@ import { userRoutes } from './users/routes.js';
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Longest a command's answer waits for the read models (then 503 `UNAVAILABLE`). */
 export const READ_MODEL_WAIT_MS = 5_000;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /** Options of {@link startPlatform}. */
 export interface PlatformOptions {
@@ -111,6 +114,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await ensurePlatformTables(store);
     const keys = new SigningKeys(store);
     await keys.init();
+    const sweep = () =>
+      store.driver
+        .query(`DELETE FROM platform_refresh_tokens WHERE expires_at < now() - interval '1 day'`)
+        .catch((error: unknown) => logger.warn({ err: error }, 'refresh token sweep failed'));
+    await sweep();
+    // Expired refresh tokens are of no use: swept hourly so the table stays the size of the live sessions.
+    const sweeper = setInterval(() => void sweep(), 60 * 60_000);
+    sweeper.unref();
+    cleanups.push(async () => clearInterval(sweeper));
 
     let runner: ProjectionRunner | undefined;
     if (options.runProjections ?? true) {
@@ -155,7 +167,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
     const boot = await bootstrap(context, options.adminEmail ?? DEFAULT_ADMIN_EMAIL);
 
-    const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+    const app = Fastify({
+      logger: false,
+      bodyLimit: MAX_BODY_BYTES,
+      return503OnClosing: true,
+      frameworkErrors,
+      // The request id is the correlation id of the events a request writes: unique across nodes and
+      // restarts, or the caller's own `X-Request-Id` when it is a sane one.
+      requestIdHeader: false,
+      genReqId: (req) => {
+        const given = req.headers['x-request-id'];
+        return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      },
+    });
+    app.addHook('onSend', async (request, reply) => {
+      void reply.header('x-request-id', request.id);
+    });
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     installErrorHandlers(app, logger);

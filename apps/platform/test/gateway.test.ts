@@ -74,6 +74,19 @@ describe('gateway on the platform server', () => {
     expect((await live.closed).code).toBe(4003);
   });
 
+  it('closes every connection of a tenant 4003 when it is suspended, and no other tenant’s', async () => {
+    const suspended = await createTenant(t.admin);
+    const bystander = await createTenant(t.admin);
+    const victim = await createUserAndLogin(t.admin, suspended.id, ['Pilot']);
+    const other = await createUserAndLogin(t.admin, bystander.id, ['Pilot']);
+    const live = await open('/ws', { authorization: `Bearer ${victim.tokens.access_token}` });
+    const safe = await open('/ws', { authorization: `Bearer ${other.tokens.access_token}` });
+    expect((await t.admin.post(`/api/tenants/${suspended.id}/suspend`)).status).toBe(200);
+    expect((await live.closed).code).toBe(4003);
+    expect(safe.ws.readyState).toBe(WebSocket.OPEN);
+    safe.ws.close();
+  });
+
   it('serves the gateway’s own HTTP routes beside the API', async () => {
     expect((await t.anon.get('/health')).status).toBe(200);
     const metrics = await fetch(`${t.platform.url}/metrics`, {

@@ -10,7 +10,7 @@ import {
 } from './helpers.js';
 
 /**
- * The RBAC matrix: every endpoint of the tenants/users/API keys API, for
+ * The RBAC matrix: every endpoint of the tenants/users/API keys/PIREPs API, for
  * each role, on the caller's own tenant and on another one. Entities the
  * caller may not see answer 404 (ids do not leak); visible entities the
  * caller may not act on answer 403.
@@ -55,6 +55,31 @@ async function freshUser(tenantId: string, roles: Role[] = ['Pilot']): Promise<C
 
 async function freshKey(userId: string): Promise<CreatedApiKey> {
   return (await t.admin.post<CreatedApiKey>(`/api/users/${userId}/apikeys`, { name: 'k' })).body;
+}
+
+const PIREP = {
+  flight_number: 'AF1',
+  aircraft: 'F-GKXA',
+  departure: 'LFPG',
+  arrival: 'LFBO',
+  block_off: '2026-11-30T08:00:00Z',
+  block_on: '2026-11-30T09:20:00Z',
+};
+
+/** Pilots besides the matrix's own: one more in home, one in other (made once, on first use). */
+let morePilots: Promise<{ sibling: Api; foreign: Api }> | null = null;
+
+/** A fresh PIREP filed by the matrix's Pilot (`own`), another pilot of home, or a pilot of other. */
+async function filed(by: 'own' | 'sibling' | 'foreign'): Promise<string> {
+  morePilots ??= (async () => ({
+    sibling: (await createUserAndLogin(t.admin, home.id, ['Pilot'])).api,
+    foreign: (await createUserAndLogin(t.admin, other.id, ['Pilot'])).api,
+  }))();
+  const pilots = await morePilots;
+  const as = by === 'own' ? api.Pilot : pilots[by];
+  const answer = await as.post<{ id: string }>('/api/pireps', PIREP);
+  if (answer.status !== 201) throw new Error(`file PIREP: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.id;
 }
 
 interface Cell {
@@ -278,6 +303,68 @@ const cells: Cell[] = [
   {
     name: 'GET other-tenant user API keys',
     run: async (as) => (await as.get(`/api/users/${(await freshUser(other.id)).id}/apikeys`)).status,
+    expected: m(200, 404, 404),
+  },
+  // ---- PIREPs: `own` filed by the matrix's Pilot, `sibling` by another pilot of home, `foreign` in other
+  {
+    name: 'POST /api/pireps',
+    run: async (as) => (await as.post('/api/pireps', PIREP)).status,
+    expected: m(403, 403, 201),
+  },
+  { name: 'GET /api/pireps', run: async (as) => (await as.get('/api/pireps')).status, expected: m(200, 200, 200) },
+  {
+    name: 'GET own PIREP',
+    run: async (as) => (await as.get(`/api/pireps/${await filed('own')}`)).status,
+    expected: m(200, 200, 200),
+  },
+  {
+    name: 'GET same-tenant pilot’s PIREP',
+    run: async (as) => (await as.get(`/api/pireps/${await filed('sibling')}`)).status,
+    expected: m(200, 200, 404),
+  },
+  {
+    name: 'GET other-tenant PIREP',
+    run: async (as) => (await as.get(`/api/pireps/${await filed('foreign')}`)).status,
+    expected: m(200, 404, 404),
+  },
+  {
+    name: 'PATCH own PIREP',
+    run: async (as) => (await as.patch(`/api/pireps/${await filed('own')}`, { remarks: 'r' })).status,
+    expected: m(403, 403, 200),
+  },
+  {
+    name: 'PATCH same-tenant pilot’s PIREP',
+    run: async (as) => (await as.patch(`/api/pireps/${await filed('sibling')}`, { remarks: 'r' })).status,
+    expected: m(403, 403, 404),
+  },
+  {
+    name: 'PATCH other-tenant PIREP',
+    run: async (as) => (await as.patch(`/api/pireps/${await filed('foreign')}`, { remarks: 'r' })).status,
+    expected: m(403, 404, 404),
+  },
+  {
+    name: 'approve own PIREP',
+    run: async (as) => (await as.post(`/api/pireps/${await filed('own')}/approve`, {})).status,
+    expected: m(200, 200, 403),
+  },
+  {
+    name: 'approve same-tenant pilot’s PIREP',
+    run: async (as) => (await as.post(`/api/pireps/${await filed('sibling')}/approve`, {})).status,
+    expected: m(200, 200, 404),
+  },
+  {
+    name: 'approve other-tenant PIREP',
+    run: async (as) => (await as.post(`/api/pireps/${await filed('foreign')}/approve`, {})).status,
+    expected: m(200, 404, 404),
+  },
+  {
+    name: 'reject own PIREP',
+    run: async (as) => (await as.post(`/api/pireps/${await filed('own')}/reject`, { comment: 'no' })).status,
+    expected: m(200, 200, 403),
+  },
+  {
+    name: 'reject other-tenant PIREP',
+    run: async (as) => (await as.post(`/api/pireps/${await filed('foreign')}/reject`, { comment: 'no' })).status,
     expected: m(200, 404, 404),
   },
 ];

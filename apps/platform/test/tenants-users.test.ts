@@ -243,6 +243,17 @@ describe('API keys', () => {
     });
     expect((await u.api.delete(`/api/users/${u.user.id}/apikeys/nope`)).status).toBe(404);
     expect((await u.api.post(`/api/users/${u.user.id}/apikeys`, { name: '' })).status).toBe(400);
+    // Revoked keys stay listed; the list pages like every other.
+    const more = [];
+    for (let i = 0; i < 3; i++)
+      more.push((await u.api.post<CreatedApiKey>(`/api/users/${u.user.id}/apikeys`, { name: `k${i}` })).body.id);
+    const first = await u.api.get<Page<ApiKey>>(`/api/users/${u.user.id}/apikeys?limit=2`);
+    expect(first.body.items.map((k) => k.id)).toEqual([created.body.id, more[0]]);
+    const second = await u.api.get<Page<ApiKey>>(
+      `/api/users/${u.user.id}/apikeys?limit=2&cursor=${first.body.next_cursor}`,
+    );
+    expect(second.body.items.map((k) => k.id)).toEqual([more[1], more[2]]);
+    expect(second.body.next_cursor).toBeNull();
   });
 });
 
@@ -260,6 +271,20 @@ describe('read-your-writes', () => {
       expect(all.body.items.find((x) => x.id === tenant.id)?.name).toBe(name);
     }
     expect((t.platform.context.cache as MemoryLruCache).size).toBeGreaterThan(0);
+  });
+});
+
+describe('correlation ids', () => {
+  it('are the request id: the caller’s X-Request-Id, or a fresh UUID, stored with the events', async () => {
+    const given = `req-${Date.now()}-abc`;
+    const created = await t.admin.post<Tenant>('/api/tenants', { name: 'correlated' }, { 'x-request-id': given });
+    expect(created.headers.get('x-request-id')).toBe(given);
+    const [event] = await t.store.readStream(`tenant-${created.body.id}`);
+    expect(event?.correlationId).toBe(given);
+    const other = await t.admin.post<Tenant>('/api/tenants', { name: 'uncorrelated' }, { 'x-request-id': 'bad id!' });
+    expect(other.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const [second] = await t.store.readStream(`tenant-${other.body.id}`);
+    expect(second?.correlationId).toBe(other.headers.get('x-request-id'));
   });
 });
 

@@ -47,10 +47,26 @@ export const TimestampSchema = z.iso.datetime({ offset: true });
 export const RoleSchema = z.enum(ROLES as [string, ...string[]]) as z.ZodType<(typeof ROLES)[number]>;
 export const RolesSchema = z.array(RoleSchema).min(1).max(ROLES.length);
 
+/** No control characters (NUL cannot even be stored); tabs and newlines only where text is free-form. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const NO_CONTROL_MULTILINE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
+/** One line of text: trimmed, no control characters. */
+export function lineSchema(max: number) {
+  return z.string().trim().min(1).max(max).regex(NO_CONTROL, 'no control characters');
+}
+/** Free-form text (remarks, comments): newlines and tabs allowed, no other control characters. */
+export function textSchema(max: number) {
+  return z.string().max(max).regex(NO_CONTROL_MULTILINE, 'no control characters');
+}
+
 export const EmailSchema = z.email().max(Limits.emailLength);
 export const PasswordSchema = z.string().min(Limits.passwordMin).max(Limits.passwordMax);
-export const DisplayNameSchema = z.string().trim().min(1).max(Limits.nameLength);
-export const TenantNameSchema = z.string().trim().min(1).max(Limits.nameLength);
+export const DisplayNameSchema = lineSchema(Limits.nameLength);
+export const TenantNameSchema = lineSchema(Limits.nameLength);
+/** Text search (`q`): a substring of names or emails. */
+export const SearchSchema = lineSchema(Limits.queryLength);
 
 /** A 4-letter ICAO aerodrome code, upper case (e.g. `LFPG`). */
 export const IcaoSchema = z.string().regex(/^[A-Z]{4}$/, 'a 4-letter ICAO code in upper case');
@@ -76,7 +92,12 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 /** `limit` and `cursor` of every list. */
 export const PageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
-  cursor: z.string().min(1).max(Limits.cursorLength).optional(),
+  cursor: z
+    .string()
+    .min(1)
+    .max(Limits.cursorLength)
+    .regex(/^[A-Za-z0-9_-]+$/, 'an opaque cursor from next_cursor')
+    .optional(),
 });
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
@@ -172,7 +193,7 @@ export type UpdateTenantRequest = z.infer<typeof UpdateTenantRequestSchema>;
 
 export const TenantListQuerySchema = PageQuerySchema.extend({
   status: TenantStatusSchema.optional(),
-  q: z.string().min(1).max(Limits.queryLength).optional(),
+  q: SearchSchema.optional(),
 });
 export type TenantListQuery = z.infer<typeof TenantListQuerySchema>;
 export const TenantPageSchema = pageSchema(TenantSchema);
@@ -216,7 +237,7 @@ export const UserListQuerySchema = PageQuerySchema.extend({
   tenant_id: IdSchema.optional(),
   role: RoleSchema.optional(),
   status: UserStatusSchema.optional(),
-  q: z.string().min(1).max(Limits.queryLength).optional(),
+  q: SearchSchema.optional(),
 });
 export type UserListQuery = z.infer<typeof UserListQuerySchema>;
 export const UserPageSchema = pageSchema(UserSchema);
@@ -224,7 +245,7 @@ export const UserPageSchema = pageSchema(UserSchema);
 // ---------------------------------------------------------------- API keys
 
 export const CreateApiKeyRequestSchema = z.strictObject({
-  name: z.string().trim().min(1).max(Limits.apiKeyNameLength),
+  name: lineSchema(Limits.apiKeyNameLength),
 });
 export type CreateApiKeyRequest = z.infer<typeof CreateApiKeyRequestSchema>;
 
@@ -281,7 +302,7 @@ const pirepFields = {
   arrival: IcaoSchema,
   block_off: TimestampSchema,
   block_on: TimestampSchema,
-  remarks: z.string().max(Limits.remarksLength).optional(),
+  remarks: textSchema(Limits.remarksLength).optional(),
 };
 
 export const CreatePirepRequestSchema = z.strictObject(pirepFields).superRefine((body, ctx) => {
@@ -299,17 +320,17 @@ export const UpdatePirepRequestSchema = z
     arrival: IcaoSchema.optional(),
     block_off: TimestampSchema.optional(),
     block_on: TimestampSchema.optional(),
-    remarks: z.string().max(Limits.remarksLength).optional(),
+    remarks: textSchema(Limits.remarksLength).optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: 'give at least one field' });
 export type UpdatePirepRequest = z.infer<typeof UpdatePirepRequestSchema>;
 
 export const ApprovePirepRequestSchema = z.strictObject({
-  comment: z.string().trim().min(1).max(Limits.commentLength).optional(),
+  comment: textSchema(Limits.commentLength).trim().min(1).optional(),
 });
 export type ApprovePirepRequest = z.infer<typeof ApprovePirepRequestSchema>;
 export const RejectPirepRequestSchema = z.strictObject({
-  comment: z.string().trim().min(1).max(Limits.commentLength),
+  comment: textSchema(Limits.commentLength).trim().min(1),
 });
 export type RejectPirepRequest = z.infer<typeof RejectPirepRequestSchema>;
 

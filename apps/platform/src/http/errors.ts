@@ -1,6 +1,7 @@
+import { sqlState } from '@albatross/cqrs';
 import { AlbatrossError, ErrorCode, httpStatusOf, toAlbatrossError } from '@albatross/protocol';
 import type { Logger } from '@albatross/server';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 
 /**
@@ -41,10 +42,27 @@ export function normaliseError(error: unknown): AlbatrossError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'request body is not valid JSON', { cause: error });
+    // Router errors (a path parameter over the router's length limit, a malformed URL):
+    // Fastify answers them itself unless `frameworkErrors` hands them here.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'a path parameter is too long', { cause: error });
+    case 'FST_ERR_BAD_URL':
+      return new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'malformed URL', { cause: error });
     case 'FST_ERR_VALIDATION':
       return new AlbatrossError(ErrorCode.INVALID_MESSAGE, (error as Error).message, { cause: error });
     default:
       break;
+  }
+  // A value the database refuses (class 22, "data exception": a NUL byte, a
+  // number out of range) is bad input that slipped past a schema, not a crash.
+  if (sqlState(error)?.startsWith('22')) {
+    return new AlbatrossError(
+      ErrorCode.INVALID_MESSAGE,
+      'a value of the request is out of range or not representable',
+      {
+        cause: error,
+      },
+    );
   }
   // Fastify's body parser reports bad JSON as a SyntaxError with status 400.
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
@@ -67,6 +85,15 @@ export function errorBody(error: AlbatrossError): { code: string; message: strin
     message: error.message,
     ...(error.details === undefined ? {} : { details: { ...error.details } }),
   };
+}
+
+/**
+ * Fastify's `frameworkErrors` option: router errors answered by the same
+ * normaliser, so they carry a code from the shared list like every other error.
+ */
+export function frameworkErrors(error: unknown, _request: unknown, reply: FastifyReply): void {
+  const normalised = normaliseError(error);
+  void reply.status(httpStatusOf[normalised.code]).type('application/json; charset=utf-8').send(errorBody(normalised));
 }
 
 /** Installs the normaliser as the error and not-found handlers of `app`. */

@@ -19,9 +19,18 @@ declare module 'fastify' {
   }
 }
 
-/** Documented error answers of a route (every route may answer 400 and 500; add what it can answer besides). */
+/**
+ * Documented error answers of a route: every route may answer 400 (bad
+ * input), 413 (body over the limit), 500 and 503 (the read models did not
+ * catch up in time, or the store is down); add what else it can answer.
+ */
 export function errorResponses(...statuses: number[]): Record<number, typeof ErrorBodySchema> {
-  const out: Record<number, typeof ErrorBodySchema> = { 400: ErrorBodySchema, 500: ErrorBodySchema };
+  const out: Record<number, typeof ErrorBodySchema> = {
+    400: ErrorBodySchema,
+    413: ErrorBodySchema,
+    500: ErrorBodySchema,
+    503: ErrorBodySchema,
+  };
   for (const status of statuses) out[status] = ErrorBodySchema;
   return out;
 }

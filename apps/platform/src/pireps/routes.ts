@@ -148,7 +148,8 @@ export function pirepRoutes(ctx: PlatformContext) {
         summary: 'Approve a submitted PIREP (its tenant’s TenantAdmins, PlatformAdmins); 409 INVALID_STATE otherwise',
         security,
         params: IdParamsSchema,
-        body: ApprovePirepRequestSchema.optional(),
+        // The body is optional: a bodyless POST reaches the validator as null.
+        body: ApprovePirepRequestSchema.nullish(),
         response: { 200: PirepSchema, ...errorResponses(...AUTHED, 404, 409) },
       },
       handler: async (request, reply) => {

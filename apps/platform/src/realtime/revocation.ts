@@ -4,7 +4,7 @@ import type { DisconnectFilter } from '@albatross/server';
 import { entityIdOf } from '../tenants/projection.js';
 
 /** Name of the revocation projection (its own checkpoint). */
-export const REVOCATION_PROJECTION = 'revocation';
+export const REVOCATION_PROJECTION = 'platform_revocation';
 
 /** Stored event types after which live connections must close. */
 export const REVOKING_EVENT_TYPES = [

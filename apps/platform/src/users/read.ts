@@ -103,14 +103,26 @@ function apiKeyView(row: ApiKeyRow): ApiKey {
   };
 }
 
-/** Every API key of a user (at most a few dozen: creation is capped), newest last. */
-export async function listApiKeys(db: SqlExecutor, userId: string): Promise<ApiKey[]> {
+/** A page of a user's API keys (revoked ones included), oldest first. */
+export async function listApiKeys(
+  db: SqlExecutor,
+  userId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
+  const params: unknown[] = [userId];
+  let after = '';
+  if (page.cursor !== undefined) {
+    const cursor = decodeCursor(page.cursor);
+    params.push(cursor.createdAt, cursor.id);
+    after = 'AND (k.created_at, k.id) > ($2::timestamptz, $3)';
+  }
+  params.push(page.limit + 1);
   const rows = await db.query<ApiKeyRow>(
     `SELECT k.*, u.last_used_at FROM api_keys k LEFT JOIN platform_apikey_usage u ON u.key_id = k.id
-     WHERE k.user_id = $1 ORDER BY k.created_at, k.id`,
-    [userId],
+     WHERE k.user_id = $1 ${after} ORDER BY k.created_at, k.id LIMIT $${params.length}`,
+    params,
   );
-  return rows.map(apiKeyView);
+  return toPage(rows, page.limit, apiKeyView);
 }
 
 /** The live key with this SHA-256, with its user and tenant state. */

@@ -8,6 +8,7 @@ import {
   CreatedUserSchema,
   CreateUserRequestSchema,
   IdParamsSchema,
+  PageQuerySchema,
   TenantIdParamsSchema,
   UpdateUserRequestSchema,
   UserListQuerySchema,
@@ -232,15 +233,16 @@ export function userRoutes(ctx: PlatformContext, tokens: TokenService) {
     app.get('/api/users/:id/apikeys', {
       schema: {
         tags: ['api keys'],
-        summary: 'The API keys of a user (metadata only)',
+        summary: 'The API keys of a user (metadata only), revoked ones included',
         security,
         params: IdParamsSchema,
+        querystring: PageQuerySchema,
         response: { 200: ApiKeyListSchema, ...errorResponses(...AUTHED, 404) },
       },
       handler: async (request) => {
         const row = await visibleUser(request, request.params.id);
         assertCanManageApiKeys(principal(request), refOf(row));
-        return { items: await listApiKeys(ctx.store.driver, row.id), next_cursor: null };
+        return listApiKeys(ctx.store.driver, row.id, request.query);
       },
     });
 
