@@ -72,7 +72,8 @@ export function createApi(http: HttpClient) {
         version: u.version,
       }),
 
-    apiKeys: (userId: string) => r<Page<ApiKey>>(`/api/users/${encodeURIComponent(userId)}/apikeys`),
+    apiKeys: (userId: string) =>
+      r<Page<ApiKey>>(`/api/users/${encodeURIComponent(userId)}/apikeys`, { query: { limit: LIMIT } }),
     createApiKey: (userId: string, body: CreateApiKeyRequest) =>
       r<CreatedApiKey>(`/api/users/${encodeURIComponent(userId)}/apikeys`, { method: 'POST', body }),
     revokeApiKey: (userId: string, keyId: string) =>

@@ -272,7 +272,7 @@ describe.skipIf(!HAVE_CHROMIUM)('console in Chromium against a platform process'
   });
 
   it('generates an API key shown once, and revokes it after confirmation', async () => {
-    await a.getByRole('link', { name: 'API keys' }).click();
+    await a.getByRole('link', { name: 'API keys', exact: true }).click();
     await a.getByLabel('New key name').fill('ci pipeline');
     await a.getByRole('button', { name: 'Generate key' }).click();
     const dialog = a.getByRole('dialog');
