@@ -304,3 +304,52 @@ describe('API keys of a managed user', () => {
     expect(calls.some((c) => c.path === '/api/users/u1/apikeys')).toBe(false);
   });
 });
+
+describe('review and gaps', () => {
+  it('requires a comment to reject, and sends it', async () => {
+    let current = pirep('p1');
+    const { calls } = renderConsole('/review', {
+      'GET /api/pireps': () => page([current]),
+      'POST /api/pireps/p1/reject': (call) => {
+        const comment = String((call.body as { comment: string }).comment);
+        current = pirep('p1', { status: 'rejected', review_comment: comment, version: 2 });
+        return { status: 200, body: current };
+      },
+    });
+    const user = userEvent.setup();
+    const row = await screen.findByRole('row', { name: /AF1/ }, WAIT);
+    await user.click(within(row).getByRole('button', { name: 'Reject AF1' }));
+    const dialog = await screen.findByRole('dialog', {}, WAIT);
+    await user.click(within(dialog).getByRole('button', { name: 'Reject' }));
+    expect(within(dialog).getByLabelText('Comment').getAttribute('aria-invalid')).toBe('true');
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+    await user.type(within(dialog).getByLabelText('Comment'), 'Block times do not match the tech log');
+    await user.click(within(dialog).getByRole('button', { name: 'Reject' }));
+    await waitFor(() => expect(screen.getByRole('row', { name: /AF1/ }).textContent).toContain('rejected'), WAIT);
+    const sent = calls.find((c) => c.path === '/api/pireps/p1/reject');
+    expect(sent?.body).toEqual({ comment: 'Block times do not match the tech log' });
+    expect(sent?.headers['if-match']).toBe('"1"');
+  });
+
+  it('refetches and says so when a channel reports a gap it could not replay', async () => {
+    let fetches = 0;
+    const { server } = renderConsole('/review', {
+      'GET /api/pireps': () => {
+        fetches += 1;
+        return page([pirep('p1')]);
+      },
+    });
+    await screen.findByRole('row', { name: /AF1/ }, WAIT);
+    await waitFor(
+      () =>
+        expect(server.subscribeLog.map((s) => (typeof s === 'string' ? s : s.channel))).toContain('admin:t1:updates'),
+      WAIT,
+    );
+    const before = fetches;
+    const banner = screen.getByTestId('refresh-banner');
+    server.last.push({ type: 'gap', channel: 'admin:t1:updates', epoch: 'e1', offset: 40 });
+    await waitFor(() => expect(banner.dataset.state).toBe('refreshing'), WAIT);
+    await waitFor(() => expect(fetches).toBeGreaterThan(before), WAIT);
+    await waitFor(() => expect(banner.dataset.state).toBe('idle'), WAIT);
+  });
+});
