@@ -353,3 +353,43 @@ describe('review and gaps', () => {
     await waitFor(() => expect(banner.dataset.state).toBe('idle'), WAIT);
   });
 });
+
+describe('PIREP detail', () => {
+  it('lets the owning pilot amend while submitted, sending every field with If-Match', async () => {
+    let current = pirep('p7', { pilot_id: ADMIN.id, version: 3 });
+    const { calls } = renderConsole('/pireps/p7', {
+      'GET /api/pireps/p7': () => ({ status: 200, body: current }),
+      'PATCH /api/pireps/p7': (call) => {
+        current = { ...current, ...(call.body as object), version: 4 };
+        return { status: 200, body: current };
+      },
+    });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Amend' }, WAIT));
+    await user.type(screen.getByLabelText('Remarks'), 'Bird strike on climb-out');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    await screen.findByText('Bird strike on climb-out', {}, WAIT);
+    const patch = calls.find((c) => c.method === 'PATCH');
+    expect(patch?.headers['if-match']).toBe('"3"');
+    expect(patch?.body).toMatchObject({
+      flight_number: 'AF7',
+      departure: 'LFPG',
+      arrival: 'EGLL',
+      block_off: current.block_off,
+      remarks: 'Bird strike on climb-out',
+    });
+  });
+
+  it('offers no amendment once reviewed', async () => {
+    renderConsole('/pireps/p8', {
+      'GET /api/pireps/p8': () => ({ status: 200, body: pirep('p8', { pilot_id: ADMIN.id, status: 'approved' }) }),
+    });
+    await screen.findByTestId('pirep-detail', {}, WAIT);
+    expect(screen.queryByRole('button', { name: 'Amend' })).toBeNull();
+  });
+
+  it('shows NOT_FOUND for a PIREP the viewer may not see', async () => {
+    renderConsole('/pireps/p9', {});
+    expect(await screen.findByText(/does not exist, or you cannot see it/, {}, WAIT)).toBeTruthy();
+  });
+});
