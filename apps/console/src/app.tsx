@@ -1,18 +1,20 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { lazy, type ReactNode, Suspense } from 'react';
 import { Navigate, Route, Routes } from 'react-router';
 import { ApiError } from './api/errors.js';
 import { hasRole, isAdmin, useMe } from './auth/me.js';
 import { ChangePasswordPage, LoginPage } from './auth/pages.js';
 import { ProtectedLayout } from './layout/layout.js';
-import { OperationsPage } from './ops/page.js';
 import { AccountPage } from './pages/account.js';
 import { ApiKeysPage } from './pages/apikeys.js';
 import { MyPirepsPage, NewPirepPage, PirepDetailPage, ReviewQueuePage } from './pages/pireps.js';
 import { TenantsPage } from './pages/tenants.js';
 import { UsersPage } from './pages/users.js';
 import { type Services, ServicesProvider } from './services.js';
-import { Empty } from './ui/controls.js';
+import { Empty, Loading } from './ui/controls.js';
+
+// The charts (uPlot) load only when a PlatformAdmin opens the operations page.
+const OperationsPage = lazy(() => import('./ops/page.js').then((m) => ({ default: m.OperationsPage })));
 
 /** The console's query client: no retry of refusals (4xx), a short retry of the rest. */
 export function createQueryClient(options: { retryDelayMs?: number } = {}): QueryClient {
@@ -88,7 +90,9 @@ export function ConsoleRoutes(): ReactNode {
           path="operations"
           element={
             <RequireRole platform>
-              <OperationsPage />
+              <Suspense fallback={<Loading what="the operations page" />}>
+                <OperationsPage />
+              </Suspense>
             </RequireRole>
           }
         />
