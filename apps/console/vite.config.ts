@@ -1,6 +1,6 @@
 import tailwindcss from '@tailwindcss/vite';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 /**
  * `npm run dev -w @albatross/console`: hot reload against a running platform
@@ -11,7 +11,8 @@ const platform = process.env.ALBATROSS_PLATFORM_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],
-  resolve: { conditions: ['@albatross/source'] },
+  // Workspace packages from their TypeScript sources, on top of Vite's browser conditions.
+  resolve: { conditions: ['@albatross/source', ...defaultClientConditions] },
   server: {
     proxy: {
       '/api': { target: platform, ws: true },
