@@ -362,13 +362,7 @@ export function PirepForm({ pirep, onSaved }: { pirep?: Pirep; onSaved: (p: Pire
     <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-3 sm:grid-cols-2">
       <TextField label="Flight number" error={e.flight_number?.message} {...form.register('flight_number')} />
       <TextField label="Aircraft" error={e.aircraft?.message} {...form.register('aircraft')} />
-      <TextField
-        label="Departure (ICAO)"
-        maxLength={4}
-        className="uppercase"
-        error={e.departure?.message}
-        {...form.register('departure')}
-      />
+      <TextField label="Departure (ICAO)" maxLength={4} error={e.departure?.message} {...form.register('departure')} />
       <TextField label="Arrival (ICAO)" maxLength={4} error={e.arrival?.message} {...form.register('arrival')} />
       <TextField label="Block off" type="datetime-local" error={e.block_off?.message} {...form.register('block_off')} />
       <TextField label="Block on" type="datetime-local" error={e.block_on?.message} {...form.register('block_on')} />
