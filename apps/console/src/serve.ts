@@ -20,7 +20,15 @@ export interface ConsoleStaticOptions {
 }
 
 /** The platform's own paths: the HTTP API, the WebSocket, JWKS and the gateway's probes. */
-export const PLATFORM_PREFIXES: readonly string[] = ['/api', '/ws', '/.well-known', '/health', '/ready', '/metrics'];
+export const PLATFORM_PREFIXES: readonly string[] = [
+  '/api',
+  '/ws',
+  '/.well-known',
+  '/health',
+  '/live',
+  '/ready',
+  '/metrics',
+];
 
 function excludedPath(pathname: string, prefixes: readonly string[]): boolean {
   return prefixes.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));

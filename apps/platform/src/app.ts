@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { registerConsole } from '@albatross/console/serve';
 import {
   createProjectionRunner,
   openEventStore,
@@ -206,6 +207,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     app.addHook('onRequest', async (request, reply) => {
       if (gateway?.handleRequest(request.raw, reply.raw)) reply.hijack();
     });
+    // The built console at `/` (SPA fallback); the API, WebSocket and probes above stay untouched.
+    registerConsole(app);
 
     await app.listen({ host, port: options.port ?? 8080 });
     cleanups.push(() => app.close());

@@ -45,6 +45,14 @@ describe('tenants', () => {
     expect((await t.admin.post<Tenant>(`/api/tenants/${id}/reactivate`)).body.status).toBe('active');
   });
 
+  it('refuses to suspend the platform tenant, which would lock every platform admin out', async () => {
+    const refused = await t.admin.post('/api/tenants/platform/suspend');
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'INVALID_STATE' });
+    expect((await t.admin.get<Tenant>('/api/tenants/platform')).body.status).toBe('active');
+    expect((await t.admin.get('/api/me')).status).toBe(200);
+  });
+
   it('refuses bad input with INVALID_MESSAGE, oversize bodies with 413, unknown ids with 404', async () => {
     for (const body of [{}, { name: '' }, { name: 7 }, { name: 'ok', extra: 1 }, { name: 'x'.repeat(101) }]) {
       const answer = await t.admin.post('/api/tenants', body);

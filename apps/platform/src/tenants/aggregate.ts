@@ -1,5 +1,5 @@
 import type { Aggregate, DecidedEvent } from '@albatross/cqrs';
-import { PlatformEventType, TenantNameSchema } from '@albatross/platform-api';
+import { PLATFORM_TENANT_ID, PlatformEventType, TenantNameSchema } from '@albatross/platform-api';
 import { AlbatrossError } from '@albatross/protocol';
 import { z } from 'zod';
 
@@ -52,6 +52,12 @@ export const tenantAggregate: Aggregate<TenantState, TenantCommand> = {
         ];
       case 'suspend':
         if (!state.exists) throw missing(id);
+        // Its members are the platform admins: suspending it would lock every one of them out for good.
+        if (id === PLATFORM_TENANT_ID)
+          throw new AlbatrossError(
+            'INVALID_STATE',
+            'the platform tenant cannot be suspended: it holds the platform admins',
+          );
         if (state.status === 'suspended')
           throw new AlbatrossError('INVALID_STATE', `tenant ${id} is suspended already`);
         return [{ type: PlatformEventType.TenantSuspended, payload: {} }];
