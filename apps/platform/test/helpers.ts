@@ -7,8 +7,6 @@ import { type Platform, type PlatformOptions, startPlatform } from '../src/index
 
 /** The machine's PostgreSQL (trust auth). Override with ALBATROSS_TEST_PG_URL. */
 export const PG_ADMIN_URL = process.env.ALBATROSS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-/** The machine's Redis. Override with ALBATROSS_TEST_REDIS_URL. */
-export const REDIS_URL = process.env.ALBATROSS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A database of its own for one test file. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {

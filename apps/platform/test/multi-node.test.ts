@@ -10,7 +10,8 @@ import { silentLogger } from '@albatross/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Platform, readModelProjections, startPlatform } from '../src/index.js';
 import { RedisQueryCache } from '../src/readmodel/cache.js';
-import { Api, createTestDatabase, REDIS_URL, strongPassword } from './helpers.js';
+import { Api, createTestDatabase, strongPassword } from './helpers.js';
+import { startRedis, type TestRedis } from './support/services.js';
 
 /**
  * Two platform nodes on one PostgreSQL database and one Redis, as behind a
@@ -18,6 +19,16 @@ import { Api, createTestDatabase, REDIS_URL, strongPassword } from './helpers.js
  * down on purpose, so a command that answered before its projections had
  * passed its position would be caught by the read that follows.
  */
+
+// A redis-server of its own: channels such as `platform:tenants` exist in every
+// platform, so a shared Redis would mix this test's events with another run's.
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+}, 30_000);
+afterAll(async () => {
+  await redis?.stop();
+});
 
 const SLOW_MS = 150;
 const slow = (projection: Projection): Projection => ({
@@ -37,7 +48,7 @@ describe('two nodes starting together on an empty store', () => {
       stores.push(await openEventStore({ url: db.url }), await openEventStore({ url: db.url }));
       nodes.push(
         ...(await Promise.all(
-          stores.map((store) => startPlatform({ store, port: 0, logger: silentLogger, redisUrl: REDIS_URL })),
+          stores.map((store) => startPlatform({ store, port: 0, logger: silentLogger, redisUrl: redis.url })),
         )),
       );
       const boots = nodes.map((n) => n.bootstrap).filter((b) => b !== null);
@@ -115,7 +126,7 @@ describe('read-your-writes across nodes', () => {
     await projections(runnerStore);
     runner = createProjectionRunner(runnerStore, readModelProjections.map(slow), { pollIntervalMs: 50 });
     await runner.start();
-    const common = { port: 0, logger: silentLogger, redisUrl: REDIS_URL, runProjections: false } as const;
+    const common = { port: 0, logger: silentLogger, redisUrl: redis.url, runProjections: false } as const;
     a = await startPlatform({ ...common, store: storeA });
     b = await startPlatform({ ...common, store: storeB });
     const boot = a.bootstrap ?? b.bootstrap;
