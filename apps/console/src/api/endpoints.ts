@@ -6,11 +6,16 @@ import type {
   CreatedUser,
   CreatePirepRequest,
   CreateUserRequest,
+  DisconnectRequest,
+  DisconnectResponse,
+  LiveConnection,
   LoginRequest,
   Me,
   Page,
   Pirep,
   PirepStatus,
+  ProjectionList,
+  RebuildResult,
   Role,
   Tenant,
   TokenResponse,
@@ -33,6 +38,12 @@ export interface PirepFilter {
   status?: PirepStatus | '';
   pilot_id?: string;
   tenant_id?: string;
+}
+
+/** Filters of the connection registry. */
+export interface ConnectionFilter {
+  tenant_id?: string;
+  user_id?: string;
 }
 
 const LIMIT = 200;
@@ -90,6 +101,14 @@ export function createApi(http: HttpClient) {
         body: comment ? { comment } : {},
         version: p.version,
       }),
+
+    connections: (filter: ConnectionFilter) =>
+      r<Page<LiveConnection>>('/api/admin/connections', { query: { ...filter, limit: LIMIT } }),
+    disconnect: (body: DisconnectRequest) =>
+      r<DisconnectResponse>('/api/admin/connections/disconnect', { method: 'POST', body }),
+    projections: () => r<ProjectionList>('/api/admin/projections'),
+    rebuildProjection: (name: string) =>
+      r<RebuildResult>(`/api/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST' }),
   };
 }
 
