@@ -1,12 +1,13 @@
 import { IdSchema } from '@albatross/platform-api';
 import { zodResolver } from '@hookform/resolvers/zod';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import type { DisconnectRequest, LiveConnection } from '../api/contract.js';
 import type { ConnectionFilter } from '../api/endpoints.js';
 import { toApiError } from '../api/errors.js';
+import { LoadMore, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { Button, ConfirmDialog, Empty, ErrorAlert, formatTime, Loading, TextField } from '../ui/controls.js';
 
@@ -48,9 +49,9 @@ export function ConnectionRegistry(): ReactNode {
     resolver: zodResolver(FilterFormSchema),
     defaultValues: { tenant_id: '', user_id: '' },
   });
-  const list = useQuery({
+  const list = usePagedQuery({
     queryKey: ['ops', 'connections', filter],
-    queryFn: () => api.connections(filter),
+    fetchPage: (cursor) => api.connections(filter, cursor),
     refetchInterval: REGISTRY_POLL_MS,
   });
   const disconnect = useMutation({
@@ -126,9 +127,7 @@ export function ConnectionRegistry(): ReactNode {
           }
         />
       )}
-      {list.data?.next_cursor ? (
-        <p className="mt-2 text-xs text-zinc-700">Showing the first {list.data.items.length}; narrow the filters.</p>
-      ) : null}
+      <LoadMore list={list} what="connections" />
       <ConfirmDialog
         open={pending !== null}
         title={pending?.title ?? ''}
