@@ -150,7 +150,9 @@ function ConnectionTable({
   onDisconnect: (c: LiveConnection) => void;
 }): ReactNode {
   return (
-    <div className="overflow-x-auto rounded-md border border-zinc-200 bg-white">
+    // `relative`: the screen-reader-only caption and header are positioned absolutely; without it they
+    // escape the scrolling box and widen the whole page on a phone.
+    <div className="relative overflow-x-auto rounded-md border border-zinc-200 bg-white">
       <table className="min-w-full text-left text-sm">
         <caption className="sr-only">Live WebSocket connections</caption>
         <thead className="bg-zinc-50 text-xs text-zinc-700">
