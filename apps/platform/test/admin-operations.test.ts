@@ -177,6 +177,30 @@ describe('GET /api/admin/projections and POST /api/admin/projections/{name}/rebu
     }
   });
 
+  it('shows parked events with their errors, oldest first, on their projection only', async () => {
+    // A handler failure is recorded by the runner as a parked row; one is written here as the runner would.
+    const error = `users handler failed ${Math.random().toString(36).slice(2)}`;
+    await store.driver.query(
+      `INSERT INTO albatross_parked_events (projection, position, stream_id, type, error, attempts)
+       VALUES ($1, 2, 'user-x', 'user.updated', $2, 3), ($1, 1, 'user-y', 'user.created', 'first', 3)`,
+      [USERS_PROJECTION, error],
+    );
+    try {
+      const { items } = ProjectionListSchema.parse((await as(root).get('/api/admin/projections')).body);
+      const users = items.find((p) => p.name === USERS_PROJECTION);
+      expect(users?.parked).toBe(2);
+      expect(users?.parked_events.map((e) => [e.position, e.stream_id, e.type, e.error, e.attempts])).toEqual([
+        [1, 'user-y', 'user.created', 'first', 3],
+        [2, 'user-x', 'user.updated', error, 3],
+      ]);
+      for (const other of items.filter((p) => p.name !== USERS_PROJECTION)) {
+        expect([other.name, other.parked, other.parked_events]).toEqual([other.name, 0, []]);
+      }
+    } finally {
+      await store.driver.query('DELETE FROM albatross_parked_events WHERE projection = $1', [USERS_PROJECTION]);
+    }
+  });
+
   it('rebuilds a read model, which keeps serving the same rows', async () => {
     const before = await as(root).get('/api/tenants?limit=200');
     const head = await store.headPosition();
