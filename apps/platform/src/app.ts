@@ -19,6 +19,7 @@ import {
 } from '@albatross/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { adminRoutes } from './admin/routes.js';
 import { Authenticator } from './auth/authenticate.js';
 import { type BootstrapResult, bootstrap } from './auth/bootstrap.js';
 import { SigningKeys } from './auth/keys.js';
@@ -34,8 +35,8 @@ import { MemoryLruCache, type QueryCache, RedisQueryCache } from './readmodel/ca
 import { ensurePlatformTables, storeIdOf } from './readmodel/tables.js';
 import { acceptIdentity, createPlatformAuthorizers } from './realtime/authorizers.js';
 import { readModelDirectory } from './realtime/directory.js';
-import { createPlatformRealtimeProjection } from './realtime/projection.js';
-import { createRevocationProjection } from './realtime/revocation.js';
+import { createPlatformRealtimeProjection, REALTIME_PROJECTION } from './realtime/projection.js';
+import { createRevocationProjection, REVOCATION_PROJECTION } from './realtime/revocation.js';
 import { tenantRoutes } from './tenants/routes.js';
 import { userRoutes } from './users/routes.js';
 
@@ -202,6 +203,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await app.register(tenantRoutes(context));
     await app.register(userRoutes(context, tokens));
     await app.register(pirepRoutes(context));
+    await app.register(
+      adminRoutes(context, {
+        gateway: () => gateway,
+        rebuildable: readModelProjections,
+        neverReplay: [REALTIME_PROJECTION, REVOCATION_PROJECTION],
+      }),
+    );
 
     // The gateway's own HTTP routes (/health, /ready, /metrics, /api/publish, …) answer first.
     app.addHook('onRequest', async (request, reply) => {

@@ -3,6 +3,7 @@ import type { Principal } from '../src/auth/principal.js';
 import {
   assertCanAmendPirep,
   assertCanFilePirep,
+  assertCanOperate,
   assertCanReviewPirep,
   canSeePirep,
   pirepListScope,
@@ -69,5 +70,14 @@ describe('PIREP rules', () => {
     expect(pirepListScope(platformAdmin)).toEqual({});
     expect(pirepListScope(adminA)).toEqual({ tenantId: 'A' });
     expect(pirepListScope(pilot)).toEqual({ pilotId: 'p1' });
+  });
+});
+
+describe('operations rules', () => {
+  it('only PlatformAdmins operate the platform; TenantAdmins (even of several roles) and Pilots are FORBIDDEN', () => {
+    expect(code(() => assertCanOperate(platformAdmin))).toBe('ok');
+    expect(code(() => assertCanOperate(adminA))).toBe('FORBIDDEN');
+    expect(code(() => assertCanOperate(pilot))).toBe('FORBIDDEN');
+    expect(code(() => assertCanOperate(who('x', 'A', ['TenantAdmin', 'Pilot'])))).toBe('FORBIDDEN');
   });
 });

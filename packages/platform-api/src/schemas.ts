@@ -360,6 +360,100 @@ export const PirepListQuerySchema = PageQuerySchema.extend({
 export type PirepListQuery = z.infer<typeof PirepListQuerySchema>;
 export const PirepPageSchema = pageSchema(PirepSchema);
 
+// ---------------------------------------------------------------- operations (PlatformAdmin)
+
+/** Filters of `GET /api/admin/connections`; `cursor` is the previous page's `next_cursor`. */
+export const ConnectionListQuerySchema = PageQuerySchema.extend({
+  tenant_id: IdSchema.optional(),
+  user_id: IdSchema.optional(),
+});
+export type ConnectionListQuery = z.infer<typeof ConnectionListQuerySchema>;
+
+/** One live WebSocket connection of the gateway's registry. */
+export const ConnectionSchema = z.object({
+  connection_id: z.string(),
+  /** `authenticating`, `open`, `closing`, … */
+  state: z.string(),
+  tenant_id: z.string().nullable(),
+  user_id: z.string().nullable(),
+  /** `jwt` or `api_key`; null before authentication. */
+  credential: z.string().nullable(),
+  subscriptions: z.number().int().min(0),
+  connected_at: TimestampSchema,
+  /** Bytes queued on its socket. */
+  buffered_bytes: z.number().int().min(0),
+});
+export type LiveConnection = z.infer<typeof ConnectionSchema>;
+export const ConnectionPageSchema = pageSchema(ConnectionSchema);
+
+/** `POST /api/admin/connections/disconnect`: the filters combine with AND; at least one. */
+export const DisconnectRequestSchema = z
+  .strictObject({
+    tenant_id: IdSchema.optional(),
+    user_id: IdSchema.optional(),
+    connection_id: IdSchema.optional(),
+  })
+  .refine((body) => Object.values(body).some((value) => value !== undefined), {
+    message: 'at least one of tenant_id, user_id, connection_id is required',
+  });
+export type DisconnectRequest = z.infer<typeof DisconnectRequestSchema>;
+/** `disconnected`: the connections closed on the node that answered (the others close theirs too). */
+export const DisconnectResponseSchema = z.object({ disconnected: z.number().int().min(0) });
+export type DisconnectResponse = z.infer<typeof DisconnectResponseSchema>;
+
+/** A projection name (path parameter). */
+export const ProjectionNameParamsSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(Limits.idLength)
+    .regex(/^[a-z0-9_]+$/, 'a projection name: lower-case letters, digits and "_"'),
+});
+
+/** An event a projection's handler failed on every time; the projection moved on without it. */
+export const ParkedEventSchema = z.object({
+  position: z.number().int().min(0),
+  stream_id: z.string(),
+  type: z.string(),
+  error: z.string(),
+  attempts: z.number().int().min(0),
+  parked_at: TimestampSchema,
+});
+export type ParkedEvent = z.infer<typeof ParkedEventSchema>;
+
+/** Status of one projection, against the store's head. */
+export const ProjectionStatusSchema = z.object({
+  name: z.string(),
+  position: z.number().int().min(0),
+  head: z.number().int().min(0),
+  /** `head - position`: events it has not applied yet. */
+  lag: z.number().int().min(0),
+  /** `running`, `retrying`, `stopped` or `idle`. */
+  status: z.string(),
+  owner: z.string().nullable(),
+  last_error: z.string().nullable(),
+  retry_count: z.number().int().min(0),
+  /** All parked events; `parked_events` shows the oldest of them. */
+  parked: z.number().int().min(0),
+  parked_events: z.array(ParkedEventSchema),
+  /** False for side-effect projections (the realtime ones), which must never replay. */
+  rebuildable: z.boolean(),
+  updated_at: TimestampSchema,
+});
+export type ProjectionStatus = z.infer<typeof ProjectionStatusSchema>;
+export const ProjectionListSchema = z.object({ items: z.array(ProjectionStatusSchema) });
+export type ProjectionList = z.infer<typeof ProjectionListSchema>;
+
+/** What a rebuild did. */
+export const RebuildResultSchema = z.object({
+  name: z.string(),
+  /** The checkpoint the rebuilt read model was swapped in at. */
+  position: z.number().int().min(0),
+  applied: z.number().int().min(0),
+  parked: z.number().int().min(0),
+});
+export type RebuildResult = z.infer<typeof RebuildResultSchema>;
+
 // ---------------------------------------------------------------- headers
 
 /** `If-Match: "<version>"` (quotes optional, as some clients drop them). */

@@ -27,7 +27,14 @@ import { DRAIN_MS_PER_CONNECTION, drainWindowMs } from './drain-window.js';
 import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
 import { createAdminCheck } from './http/admin-auth.js';
-import { type ConnectionInfo, createHttpApi } from './http/api.js';
+import {
+  type ConnectionFilter,
+  type ConnectionInfo,
+  type ConnectionPage,
+  createHttpApi,
+  DEFAULT_CONNECTIONS_PAGE,
+  MAX_CONNECTIONS_PAGE,
+} from './http/api.js';
 import { createOriginCheck, originRefusal } from './http/origin.js';
 import { rejectUpgrade } from './http/respond.js';
 import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
@@ -181,6 +188,16 @@ export interface Gateway {
    * await gateway.disconnect({ api_key_id: 'k_42' }); // revoked: its sockets close 4003 everywhere
    */
   disconnect(filter: DisconnectFilter): Promise<number>;
+  /**
+   * This node's connection registry, as its admin route `GET /api/connections`
+   * lists it: in connection order, filtered by tenant and/or user (AND), at
+   * most `limit` rows (1..1000, default 100) after `cursor` (the previous
+   * page's `next_cursor`; `INVALID_MESSAGE` when it is not one).
+   *
+   * @example
+   * const { connections, next_cursor } = gateway.connections({ tenant_id: 't1', limit: 50 });
+   */
+  connections(filter?: ConnectionFilter): ConnectionPage;
   /** Number of open WebSocket connections (authenticated or not). */
   readonly connectionCount: number;
   /** The broker in use. */
@@ -558,7 +575,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   /** The filter's three fields alone, each a non-empty string when present; at least one. */
   function checkedFilter(filter: DisconnectFilter): DisconnectFilter {
     const out: DisconnectFilter = {};
-    for (const field of ['user_id', 'tenant_id', 'api_key_id'] as const) {
+    for (const field of ['user_id', 'tenant_id', 'api_key_id', 'connection_id'] as const) {
       const value: unknown = filter?.[field];
       if (value === undefined) continue;
       if (typeof value !== 'string' || value === '') {
@@ -566,8 +583,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       out[field] = value;
     }
-    if (out.user_id === undefined && out.tenant_id === undefined && out.api_key_id === undefined) {
-      throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'at least one of user_id, tenant_id, api_key_id is required');
+    if (
+      out.user_id === undefined &&
+      out.tenant_id === undefined &&
+      out.api_key_id === undefined &&
+      out.connection_id === undefined
+    ) {
+      throw new AlbatrossError(
+        ErrorCode.INVALID_MESSAGE,
+        'at least one of user_id, tenant_id, api_key_id, connection_id is required',
+      );
     }
     return out;
   }
@@ -595,6 +620,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     for (const connection of connections.keys()) {
       const identity = connection.identity;
       if (!identity || connection.state !== 'open') continue;
+      if (filter.connection_id !== undefined && connection.id !== filter.connection_id) continue;
       if (filter.user_id !== undefined && identity.userId !== filter.user_id) continue;
       if (filter.tenant_id !== undefined && identity.tenantId !== filter.tenant_id) continue;
       if (
@@ -678,6 +704,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return { connections: out, next_cursor: null };
   }
 
+  /** The public face of {@link listConnections}: checked limit and cursor, the same rows. */
+  function connectionRegistry(filter: ConnectionFilter = {}): ConnectionPage {
+    const limit = filter.limit ?? DEFAULT_CONNECTIONS_PAGE;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_CONNECTIONS_PAGE) {
+      throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, `limit must be between 1 and ${MAX_CONNECTIONS_PAGE}`);
+    }
+    const query: { tenant_id?: string; user_id?: string; limit: number; cursor?: number } = { limit };
+    if (filter.cursor !== undefined) {
+      const cursor = /^\d{1,15}$/.test(filter.cursor) ? Number(filter.cursor) : Number.NaN;
+      if (!Number.isSafeInteger(cursor)) throw new AlbatrossError(ErrorCode.INVALID_MESSAGE, 'invalid cursor');
+      query.cursor = cursor;
+    }
+    if (filter.tenant_id !== undefined) query.tenant_id = filter.tenant_id;
+    if (filter.user_id !== undefined) query.user_id = filter.user_id;
+    return listConnections(query);
+  }
+
   const handleRequest = createHttpApi({
     logger,
     maxPublishBytes,
@@ -737,6 +780,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     handleRequest,
     disconnect,
+    connections: connectionRegistry,
     get connectionCount() {
       return connections.size;
     },

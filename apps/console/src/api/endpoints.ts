@@ -6,11 +6,16 @@ import type {
   CreatedUser,
   CreatePirepRequest,
   CreateUserRequest,
+  DisconnectRequest,
+  DisconnectResponse,
+  LiveConnection,
   LoginRequest,
   Me,
   Page,
   Pirep,
   PirepStatus,
+  ProjectionList,
+  RebuildResult,
   Role,
   Tenant,
   TokenResponse,
@@ -35,6 +40,12 @@ export interface PirepFilter {
   tenant_id?: string;
 }
 
+/** Filters of the connection registry. */
+export interface ConnectionFilter {
+  tenant_id?: string;
+  user_id?: string;
+}
+
 const LIMIT = 200;
 
 /** Every endpoint of the platform HTTP API the console calls, typed. */
@@ -49,7 +60,7 @@ export function createApi(http: HttpClient) {
     /** Answers a fresh token pair: the platform revokes every other refresh token of the user. */
     changePassword: (body: ChangePasswordRequest) => r<TokenResponse>('/api/me/password', { method: 'POST', body }),
 
-    tenants: () => r<Page<Tenant>>('/api/tenants', { query: { limit: LIMIT } }),
+    tenants: (cursor?: string) => r<Page<Tenant>>('/api/tenants', { query: { limit: LIMIT, cursor } }),
     tenant: (id: string) => r<Tenant>(`/api/tenants/${encodeURIComponent(id)}`),
     createTenant: (name: string) => r<Tenant>('/api/tenants', { method: 'POST', body: { name } }),
     renameTenant: (t: Tenant, name: string) =>
@@ -60,7 +71,8 @@ export function createApi(http: HttpClient) {
         version: t.version,
       }),
 
-    users: (filter: UserFilter) => r<Page<User>>('/api/users', { query: { ...filter, limit: LIMIT } }),
+    users: (filter: UserFilter, cursor?: string) =>
+      r<Page<User>>('/api/users', { query: { ...filter, limit: LIMIT, cursor } }),
     user: (id: string) => r<User>(`/api/users/${encodeURIComponent(id)}`),
     createUser: (tenantId: string, body: CreateUserRequest) =>
       r<CreatedUser>(`/api/tenants/${encodeURIComponent(tenantId)}/users`, { method: 'POST', body }),
@@ -72,14 +84,15 @@ export function createApi(http: HttpClient) {
         version: u.version,
       }),
 
-    apiKeys: (userId: string) =>
-      r<Page<ApiKey>>(`/api/users/${encodeURIComponent(userId)}/apikeys`, { query: { limit: LIMIT } }),
+    apiKeys: (userId: string, cursor?: string) =>
+      r<Page<ApiKey>>(`/api/users/${encodeURIComponent(userId)}/apikeys`, { query: { limit: LIMIT, cursor } }),
     createApiKey: (userId: string, body: CreateApiKeyRequest) =>
       r<CreatedApiKey>(`/api/users/${encodeURIComponent(userId)}/apikeys`, { method: 'POST', body }),
     revokeApiKey: (userId: string, keyId: string) =>
       r<void>(`/api/users/${encodeURIComponent(userId)}/apikeys/${encodeURIComponent(keyId)}`, { method: 'DELETE' }),
 
-    pireps: (filter: PirepFilter) => r<Page<Pirep>>('/api/pireps', { query: { ...filter, limit: LIMIT } }),
+    pireps: (filter: PirepFilter, cursor?: string) =>
+      r<Page<Pirep>>('/api/pireps', { query: { ...filter, limit: LIMIT, cursor } }),
     pirep: (id: string) => r<Pirep>(`/api/pireps/${encodeURIComponent(id)}`),
     filePirep: (body: CreatePirepRequest) => r<Pirep>('/api/pireps', { method: 'POST', body }),
     amendPirep: (p: Pirep, body: UpdatePirepRequest) =>
@@ -90,6 +103,14 @@ export function createApi(http: HttpClient) {
         body: comment ? { comment } : {},
         version: p.version,
       }),
+
+    connections: (filter: ConnectionFilter, cursor?: string) =>
+      r<Page<LiveConnection>>('/api/admin/connections', { query: { ...filter, limit: LIMIT, cursor } }),
+    disconnect: (body: DisconnectRequest) =>
+      r<DisconnectResponse>('/api/admin/connections/disconnect', { method: 'POST', body }),
+    projections: () => r<ProjectionList>('/api/admin/projections'),
+    rebuildProjection: (name: string) =>
+      r<RebuildResult>(`/api/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST' }),
   };
 }
 

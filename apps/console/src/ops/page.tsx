@@ -3,7 +3,9 @@ import { type ApiError, toApiError } from '../api/errors.js';
 import { useServices } from '../services.js';
 import { ErrorAlert, Loading, PageHeader } from '../ui/controls.js';
 import { Sparkline } from './chart.js';
+import { ConnectionRegistry } from './connections.js';
 import { type GatewaySample, parsePrometheus, pointsOf, sampleOf } from './metrics.js';
+import { ProjectionsPanel } from './projections.js';
 
 /** How often the gateway's figures are read, ms. */
 export const POLL_MS = 2000;
@@ -38,7 +40,7 @@ function useGatewaySamples(): { samples: GatewaySample[]; error: ApiError | null
   return { samples, error };
 }
 
-/** PlatformAdmin: the gateway's live figures as small charts. */
+/** PlatformAdmin: the gateway's live figures as small charts, its connection registry, the projections. */
 export function OperationsPage(): ReactNode {
   const { samples, error } = useGatewaySamples();
   const points = useMemo(() => pointsOf(samples), [samples]);
@@ -66,6 +68,8 @@ export function OperationsPage(): ReactNode {
         <Sparkline label="Publications" unit="/s" times={times} values={series.publications} />
         <Sparkline label="Deliveries" unit="/s" times={times} values={series.deliveries} />
       </div>
+      <ConnectionRegistry />
+      <ProjectionsPanel />
     </section>
   );
 }

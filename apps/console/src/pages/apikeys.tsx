@@ -16,6 +16,7 @@ import { type ApiError, toApiError } from '../api/errors.js';
 import { useMe } from '../auth/me.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
+import { LoadMore, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
 import {
@@ -61,7 +62,11 @@ export function ApiKeysPage(): ReactNode {
     channel,
     channel ? [{ channel, events: managed ? APIKEY_EVENTS : undefined, queryKey: ['apikeys', uid] }] : [],
   );
-  const list = useQuery({ queryKey: ['apikeys', uid], queryFn: () => api.apiKeys(uid), enabled: uid !== '' });
+  const list = usePagedQuery({
+    queryKey: ['apikeys', uid],
+    fetchPage: (cursor) => api.apiKeys(uid, cursor),
+    enabled: uid !== '',
+  });
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [createError, setCreateError] = useState<ApiError | null>(null);
@@ -139,6 +144,7 @@ export function ApiKeysPage(): ReactNode {
           ))}
         </ul>
       )}
+      <LoadMore list={list} what="API keys" />
       <CopyOnceDialog
         open={created !== null}
         title={`API key ${created?.name ?? ''}`}

@@ -18,6 +18,7 @@ import { isAdmin, useMe } from '../auth/me.js';
 import { useTenantScope } from '../layout/tenant-scope.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
+import { LoadMore, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
 import { Button, Empty, ErrorAlert, formatTime, Loading, Modal, PageHeader, TextField } from '../ui/controls.js';
@@ -119,7 +120,7 @@ function PirepTable({
 
 function usePirepList(filter: PirepFilter, enabled: boolean) {
   const { api } = useServices();
-  return useQuery({ queryKey: ['pireps', filter], queryFn: () => api.pireps(filter), enabled });
+  return usePagedQuery({ queryKey: ['pireps', filter], fetchPage: (cursor) => api.pireps(filter, cursor), enabled });
 }
 
 /** The pilot's own PIREPs, live on `user:{uid}:updates`. */
@@ -150,6 +151,7 @@ export function MyPirepsPage(): ReactNode {
       ) : (
         <PirepTable pireps={list.data.items} changed={changed} />
       )}
+      <LoadMore list={list} what="PIREPs" />
     </section>
   );
 }
@@ -277,6 +279,7 @@ export function ReviewQueuePage(): ReactNode {
           actions={(p) => <ReviewButtons pirep={p} onPick={(decision) => setTarget({ pirep: p, decision })} />}
         />
       )}
+      <LoadMore list={list} what="PIREPs" />
       <ReviewDialog
         target={target}
         onClose={() => setTarget(null)}

@@ -1,5 +1,5 @@
 import { zodResolver } from '@hookform/resolvers/zod';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import {
@@ -12,6 +12,7 @@ import { type ApiError, toApiError } from '../api/errors.js';
 import { useTenantScope } from '../layout/tenant-scope.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
+import { LoadMore, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
 import { Button, ConfirmDialog, Empty, ErrorAlert, Loading, Modal, PageHeader, TextField } from '../ui/controls.js';
@@ -70,7 +71,7 @@ export function TenantsPage(): ReactNode {
   const queryClient = useQueryClient();
   const { setTenantId } = useTenantScope();
   const changed = useLiveView(PLATFORM_TENANTS_CHANNEL, [{ channel: PLATFORM_TENANTS_CHANNEL, queryKey: ['tenants'] }]);
-  const list = useQuery({ queryKey: ['tenants'], queryFn: () => api.tenants() });
+  const list = usePagedQuery({ queryKey: ['tenants'], fetchPage: (cursor) => api.tenants(cursor) });
   const [creating, setCreating] = useState(false);
   const [renaming, setRenaming] = useState<Tenant | null>(null);
   const [toggling, setToggling] = useState<Tenant | null>(null);
@@ -129,6 +130,7 @@ export function TenantsPage(): ReactNode {
           ))}
         </ul>
       )}
+      <LoadMore list={list} what="tenants" />
       <NameDialog
         open={creating}
         title="Create a tenant"

@@ -1,5 +1,5 @@
 import { zodResolver } from '@hookform/resolvers/zod';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { Controller, type Resolver, useForm } from 'react-hook-form';
 import { Link } from 'react-router';
@@ -17,6 +17,7 @@ import { hasRole, useMe } from '../auth/me.js';
 import { useTenantScope } from '../layout/tenant-scope.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
+import { LoadMore, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
 import {
@@ -190,7 +191,11 @@ export function UsersPage(): ReactNode {
   const channel = tenantId ? adminChannel(tenantId) : null;
   const changed = useLiveView(channel, channel ? [{ channel, queryKey: ['users'] }] : []);
   const filter = { tenant_id: tenantId, role, status, q: q.trim() };
-  const list = useQuery({ queryKey: ['users', filter], queryFn: () => api.users(filter), enabled: tenantId !== '' });
+  const list = usePagedQuery({
+    queryKey: ['users', filter],
+    fetchPage: (cursor) => api.users(filter, cursor),
+    enabled: tenantId !== '',
+  });
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<CreatedUser | null>(null);
   const [editing, setEditing] = useState<User | null>(null);
@@ -291,6 +296,7 @@ export function UsersPage(): ReactNode {
           ))}
         </ul>
       )}
+      <LoadMore list={list} what="users" />
       <CreateUserDialog
         open={creating}
         tenantId={tenantId}

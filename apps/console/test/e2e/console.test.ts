@@ -323,6 +323,50 @@ describe.skipIf(!HAVE_CHROMIUM)('console in Chromium against a platform process'
     await shoot(a, 'operations');
   });
 
+  it('revokes an API key in window B, and its live connection leaves the operations page of window A', async () => {
+    await b.getByRole('link', { name: 'API keys', exact: true }).click();
+    await b.getByLabel('New key name').fill('live feed');
+    await b.getByRole('button', { name: 'Generate key' }).click();
+    const dialog = b.getByRole('dialog');
+    const key = await dialog.getByTestId('secret').inputValue();
+    await dialog.getByRole('button', { name: 'I have copied it' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // A device holding that key, live on the gateway (through the same origin as the console).
+    const device = await newPage();
+    await device.goto(`${front.url}/`);
+    const connectionId = await device.evaluate(
+      (apiKey) =>
+        new Promise<string>((resolve, reject) => {
+          const ws = new WebSocket(`ws://${location.host}/ws?api_key=${encodeURIComponent(apiKey)}`);
+          const state = window as unknown as { closeCode?: number };
+          ws.onclose = (event) => {
+            state.closeCode = event.code;
+            reject(new Error(`closed ${event.code} before welcome`));
+          };
+          ws.onmessage = (event) => {
+            const frame = JSON.parse(String(event.data)) as { type?: string; connection_id?: string };
+            if (frame.type === 'welcome') resolve(String(frame.connection_id));
+          };
+        }),
+      key,
+    );
+
+    await a.getByRole('link', { name: 'Operations' }).click();
+    const row = a.locator(`[data-testid="connection-row"][data-id="${connectionId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('api_key');
+    await expectAccessible(a, 'operations-registry');
+
+    await b.getByRole('button', { name: 'Revoke live feed' }).click();
+    await b.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    // Gone from window A's registry without a reload (it refreshes itself), and the device was closed 4003.
+    await row.waitFor({ state: 'detached' });
+    await device.waitForFunction(() => (window as unknown as { closeCode?: number }).closeCode === 4003);
+    // Window A's own connection is still listed: only the revoked key's went.
+    await a.getByTestId('connection-row').first().waitFor();
+  });
+
   it('says reconnecting when the platform goes away, and reconnects and refreshes when it is back', async () => {
     await a.goto(`${front.url}/tenants`);
     await a.getByTestId('tenant-row').filter({ hasText: tenantName }).waitFor();

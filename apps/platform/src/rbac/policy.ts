@@ -13,6 +13,7 @@ import type { Principal } from '../auth/principal.js';
  *   those users' API keys, PIREP review. Cannot create tenants, change
  *   tenants, or grant PlatformAdmin.
  * - Pilot: their own profile, API keys and PIREPs; reads their own tenant.
+ * - Operations (`/api/admin/…`: live connections, projections): PlatformAdmin only.
  */
 
 export const isPlatformAdmin = (p: Principal) => p.roles.includes(Roles.PlatformAdmin);
@@ -159,6 +160,17 @@ export function assertCanReviewPirep(p: Principal, pirep: PirepRef): void {
   if (!canSeePirep(p, pirep)) throw notFound('PIREP');
   if (p.userId === pirep.pilotId) throw forbidden('pilots do not review their own PIREPs');
   if (!isPlatformAdmin(p) && !isTenantAdmin(p)) throw forbidden('only admins review PIREPs');
+}
+
+// ---------------------------------------------------------------- operations
+
+/**
+ * The operations endpoints (`/api/admin/…`: the connection registry, the
+ * projections): PlatformAdmins only. Not entities of a tenant, so nothing
+ * to hide: everyone else gets 403 `FORBIDDEN`.
+ */
+export function assertCanOperate(p: Principal): void {
+  if (!isPlatformAdmin(p)) throw forbidden('only a PlatformAdmin operates the platform');
 }
 
 /** Role names a caller may hold, for docs and tests. */

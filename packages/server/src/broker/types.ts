@@ -50,6 +50,8 @@ export interface DisconnectFilter {
   user_id?: string;
   tenant_id?: string;
   api_key_id?: string;
+  /** One connection, by the `connection_id` the registry lists (unique across nodes). */
+  connection_id?: string;
 }
 
 /**

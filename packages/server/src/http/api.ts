@@ -26,6 +26,22 @@ export interface ConnectionInfo {
   buffered_bytes: number;
 }
 
+/** Filter of the connection registry (`GET /api/connections`, `gateway.connections`). */
+export interface ConnectionFilter {
+  tenant_id?: string;
+  user_id?: string;
+  /** Rows per page, 1..1000 (default 100). */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+/** A page of the connection registry; `next_cursor` is null on the last page. */
+export interface ConnectionPage {
+  connections: ConnectionInfo[];
+  next_cursor: string | null;
+}
+
 /** What the HTTP API needs from the gateway. */
 export interface HttpApiContext {
   readonly logger: Logger;
@@ -46,7 +62,9 @@ export interface HttpApiContext {
 }
 
 /** Largest page of `GET /api/connections`. */
-const MAX_CONNECTIONS_PAGE = 1000;
+export const MAX_CONNECTIONS_PAGE = 1000;
+/** Default page of `GET /api/connections`. */
+export const DEFAULT_CONNECTIONS_PAGE = 100;
 
 /** Reads a JSON body; every route's body is bounded in size and nesting depth before anything walks it. */
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
@@ -164,7 +182,7 @@ export function createHttpApi(ctx: HttpApiContext): (req: IncomingMessage, res: 
         }
         const record = body as Record<string, unknown>;
         const filter: DisconnectFilter = {};
-        for (const field of ['user_id', 'tenant_id', 'api_key_id'] as const) {
+        for (const field of ['user_id', 'tenant_id', 'api_key_id', 'connection_id'] as const) {
           const value = optionalString(record, field);
           if (value !== undefined) filter[field] = value;
         }
@@ -176,7 +194,7 @@ export function createHttpApi(ctx: HttpApiContext): (req: IncomingMessage, res: 
       pattern: /^\/api\/connections$/,
       handler: async (req, res, url) => {
         ctx.checkAdmin(req);
-        const limit = integerParam(url, 'limit', 100, 1, MAX_CONNECTIONS_PAGE);
+        const limit = integerParam(url, 'limit', DEFAULT_CONNECTIONS_PAGE, 1, MAX_CONNECTIONS_PAGE);
         const cursorText = url.searchParams.get('cursor');
         const filter: { tenant_id?: string; user_id?: string; limit: number; cursor?: number } = { limit };
         if (cursorText !== null && cursorText !== '')
