@@ -33,7 +33,7 @@ import { type ConnectionCounter, LocalConnectionCounter } from './limits/connect
 import { sourceKey } from './limits/source-address.js';
 import { createLogger, type Logger, redactUrl } from './log/logger.js';
 import { GatewayMetrics } from './metrics/metrics.js';
-import { Coalescer } from './outbound/coalescer.js';
+import { Coalescer, DEFAULT_COALESCE_MAX_DELAY_MS } from './outbound/coalescer.js';
 import { textFrame } from './outbound/frame.js';
 
 /** Defaults of every gateway limit; docs/operations.md lists the same. */
@@ -142,6 +142,13 @@ export interface GatewayOptions {
   coalesceWrites?: boolean;
   /** Extra delay before a coalesced write, ms (default 0: end of the current turn). Bounded latency for fewer writes. */
   writeCoalesceMs?: number;
+  /**
+   * Bound of the load-adaptive write hold, ms (default 5; 0 disables): after
+   * a flush that wrote to many sockets or ran late, the next flush waits until
+   * this long after it so publications share writes. At light load writes
+   * leave at the end of the turn.
+   */
+  coalesceMaxDelayMs?: number;
   /**
    * Also answer the gateway's HTTP routes on the server's `request` event and
    * 404 everything else (the standalone server). Embedded apps leave this off
@@ -277,7 +284,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const socketEvent = options.server instanceof TlsServer ? 'secureConnection' : 'connection';
   options.server.on(socketEvent, onSocket);
 
+  const coalescer =
+    options.coalesceWrites === false
+      ? null
+      : new Coalescer({
+          delayMs: options.writeCoalesceMs ?? 0,
+          maxDelayMs: options.coalesceMaxDelayMs ?? DEFAULT_COALESCE_MAX_DELAY_MS,
+        });
   const metrics = new GatewayMetrics({
+    ...(coalescer ? { coalescer: () => coalescer.stats } : {}),
     connectionStates() {
       const states: Record<string, number> = { authenticating: 0, open: 0, closing: 0 };
       for (const connection of connections.keys()) {
@@ -320,7 +335,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     settings,
     metrics,
-    coalescer: options.coalesceWrites === false ? null : new Coalescer(options.writeCoalesceMs ?? 0),
+    coalescer,
     async admit(connection, identity) {
       if (isRevoked(identity)) throw new AlbatrossError(ErrorCode.FORBIDDEN, 'credential revoked');
       const ticket = tickets.get(connection);
