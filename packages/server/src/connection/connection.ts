@@ -87,6 +87,8 @@ const PENDING_LOW = 8;
 // How often a paced replay looks whether the peer has read enough.
 const DRAIN_POLL_MS = 5;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
  * One WebSocket client: authentication, its subscriptions, and every frame
  * it sends or receives. Client frames are handled one at a time, in order.
@@ -103,11 +105,24 @@ export class Connection implements Subscriber {
   admitted = false;
   /** Last time anything arrived from the peer (frame or pong), for idle detection. */
   lastSeen = Date.now();
-  /** Logger with this connection's ids (and tenant and user once authenticated). */
-  logger: Logger;
+  /**
+   * Logger with this connection's ids (and tenant and user once
+   * authenticated). Made on each use, not kept: a connection logs a handful
+   * of times in its life, and a child logger held by each of many idle
+   * connections is memory for nothing (issue 14, item 5).
+   */
+  get logger(): Logger {
+    const identity = this.identity;
+    return this.ctx.logger.child(
+      identity
+        ? { connection_id: this.id, tenant_id: identity.tenantId, user_id: identity.userId }
+        : { connection_id: this.id },
+    );
+  }
   /** True once `welcome` is sent: heartbeats and events only follow it. */
   welcomed = false;
-  private readonly bucket: TokenBucket | null;
+  /** The inbound rate limit; made on the first frame (a full bucket either way), none while idle. */
+  private bucket: TokenBucket | null = null;
   /**
    * Where frames go: pre-built frames are queued and written once per
    * event-loop turn. Null when the socket negotiated an extension
@@ -119,7 +134,9 @@ export class Connection implements Subscriber {
   private overLimit = false;
   /** Bytes of live publications held back by subscriptions that are not live yet (counted against the budget). */
   private heldBytes = 0;
-  private queue: Promise<void> = Promise.resolve();
+  // Back to the shared resolved promise whenever the queue empties: an idle
+  // connection keeps no promise of its own.
+  private queue: Promise<void> = RESOLVED;
   private pending = 0;
   private authTimer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -130,8 +147,6 @@ export class Connection implements Subscriber {
     private readonly ctx: ConnectionContext,
     preauthenticated: Identity | null,
   ) {
-    this.logger = ctx.logger.child({ connection_id: this.id });
-    this.bucket = ctx.settings.rateLimit ? new TokenBucket(ctx.settings.rateLimit) : null;
     // `_socket` is ws's own field for the underlying net.Socket (not in its typings).
     const socket = (ws as unknown as { _socket?: WritableSocket })._socket;
     this.outbox = ctx.coalescer && socket && ws.extensions === '' ? ctx.coalescer.outbox(socket) : null;
@@ -180,6 +195,8 @@ export class Connection implements Subscriber {
     this.lastSeen = Date.now();
     this.ctx.metrics.bytesIn += data.length;
     if (this.overLimit) return;
+    const rate = this.ctx.settings.rateLimit;
+    if (rate && this.bucket === null) this.bucket = new TokenBucket(rate);
     if (this.bucket && !this.bucket.take()) {
       this.rateLimited(isBinary ? undefined : frameIdOf(data));
       return;
@@ -234,6 +251,7 @@ export class Connection implements Subscriber {
       })
       .finally(() => {
         this.pending -= 1;
+        if (this.pending === 0) this.queue = RESOLVED;
         if (this.pending <= PENDING_LOW && this.ws.isPaused && this.state !== 'closed') this.ws.resume();
       });
   }
@@ -360,11 +378,6 @@ export class Connection implements Subscriber {
     }
     this.identity = identity;
     this.state = 'open';
-    this.logger = this.ctx.logger.child({
-      connection_id: this.id,
-      tenant_id: identity.tenantId,
-      user_id: identity.userId,
-    });
     this.armExpiry(identity);
     this.ctx.onAuthenticated(this);
 
