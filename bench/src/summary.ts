@@ -68,7 +68,8 @@ const med = (values: (number | null | undefined)[]): number | null => {
 };
 
 export function summarizeRuns(runs: FanoutRun[], memory: MemoryRun[] = []): SystemSummary[] {
-  const names = [...new Set(runs.map((r) => r.system))];
+  // Systems with only memory runs (`--only memory`) get a row too.
+  const names = [...new Set([...runs.map((r) => r.system), ...memory.map((m) => m.system)])];
   return names.map((system) => {
     const mine = runs.filter((r) => r.system === system);
     const best = mine.map((r) => r.search.best);
