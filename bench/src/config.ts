@@ -66,7 +66,7 @@ export function suiteConfig(quick: boolean, cores: number, fdLimit: number): Sui
       maxSteps: quick ? 12 : 14,
       refineSteps: quick ? 1 : 2,
       maxRate: 3_000_000,
-      budgetMs: quick ? 30_000 : 120_000,
+      budgetMs: quick ? 60_000 : 120_000,
       p99LimitMs: 100,
       minRate: 2_000,
       retries: 1,
