@@ -14,10 +14,10 @@ import { runProfile } from './scenarios/profile.js';
 import { type ConnectStorm, runConnectStorm, runReconnectStorm } from './scenarios/storm.js';
 import { snapshotGateway } from './snapshot.js';
 import { type Results, summarizeRuns } from './summary.js';
-import { type SystemName, startSystem, useGatewayCli } from './systems.js';
+import { type SystemName, startSystem, useGatewayCli, useHoldVariant } from './systems.js';
 
 /**
- * `npm run bench [-- --quick] [--only fanout,channels,cross,memory,storm,profile] [--rounds N] [--workers N] [--profile] [--search strict|lookahead]`
+ * `npm run bench [-- --quick] [--only fanout,channels,cross,memory,storm,profile] [--rounds N] [--workers N] [--profile] [--search strict|lookahead] [--hold-variant MS]`
  * `npm run bench -- --report bench/results/latest.json` re-renders the markdown and charts of a run.
  *
  * Runs the issue-6 suite: every system as its own process pinned to core 0,
@@ -47,6 +47,8 @@ if (searchMode !== 'strict' && searchMode !== 'lookahead') {
   process.exit(2);
 }
 if (searchMode === 'lookahead') cfg.search = { ...cfg.search, strict: false, start: 25_000, factor: 1.6 };
+const holdVariant = Math.min(100, Math.max(0, Math.floor(Number(flagValue('hold-variant') ?? 0) || 0)));
+if (holdVariant > 0) useHoldVariant(holdVariant);
 const workers = Number(flagValue('workers'));
 if (workers > 0) cfg.workers = Math.min(16, Math.floor(workers));
 const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
@@ -99,6 +101,7 @@ const results: Results = {
     channelsPerCall: cfg.channelsPerCall,
     stepMs: cfg.stepMs,
     search: cfg.search,
+    ...(holdVariant > 0 ? { holdVariantMs: holdVariant } : {}),
     note: 'Measured on a shared 2-core machine: absolute numbers are noisy; compare ratios from the same run.',
   },
   fanout: [],
@@ -153,11 +156,14 @@ try {
     searchStart: cfg.search.start,
   };
   const singleNode: SystemName[] = ['albatross', 'ws-floor', 'socketio', 'socketio-redis-2'];
+  // `--hold-variant MS`: the gateway with a longer adaptive write hold, in the same interleaved rounds.
+  const fanoutSystems: SystemName[] =
+    holdVariant > 0 ? ['albatross', 'albatross-hold', ...singleNode.slice(1)] : singleNode;
 
   if (scenarios.has('fanout')) {
     log(`# fan-out: saturation and p99 at ${cfg.fixedRate}/s (${cfg.rounds} interleaved rounds)`);
     for (let round = 1; round <= cfg.rounds; round++)
-      for (const name of singleNode) {
+      for (const name of fanoutSystems) {
         if (round > 1 && !timeLeft(`fanout ${name} round ${round}`)) continue;
         const run = await attempt(`fanout ${name} round ${round}`, () =>
           runFanout(cfg, name, round, oneChannel, fleet, log),

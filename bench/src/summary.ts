@@ -167,6 +167,39 @@ export function evaluateTargets(results: Results): Target[] {
     met: strictCpu === null ? null : strictCpu <= 0.2,
     note: '',
   });
+  const hold = by('albatross-hold');
+  if (hold) {
+    const ms = results.meta.holdVariantMs ?? '?';
+    const r = ratio(hold.strictSaturation, sio?.strictSaturation);
+    targets.push({
+      target: `No valley with --coalesce-max-delay-ms ${ms}: strict saturation vs Socket.IO`,
+      goal: '>= 5x',
+      measured: `${hold.strictSaturation ?? '-'} vs ${sio?.strictSaturation ?? '-'} deliveries/s`,
+      ratio: r,
+      met: r === null ? null : r >= 5,
+      note: lgNote(hold),
+    });
+    const c = ratio(hold.strictUsPerDelivery, sio?.strictUsPerDelivery);
+    targets.push({
+      target: `No valley with --coalesce-max-delay-ms ${ms}: server CPU per delivery at the strict point vs Socket.IO`,
+      goal: '<= 1/5 (ratio <= 0.2)',
+      measured: `${hold.strictUsPerDelivery ?? '-'} vs ${sio?.strictUsPerDelivery ?? '-'} µs`,
+      ratio: c,
+      met: c === null ? null : c <= 0.2,
+      note: '',
+    });
+    const p99s = Object.entries(hold.p99At)
+      .map(([rate, p99]) => `${Number(rate) / 1000}k: ${p99 ?? '-'} ms`)
+      .join(', ');
+    targets.push({
+      target: `p99 at 100k deliveries/s attempted with --coalesce-max-delay-ms ${ms}`,
+      goal: '<= 50 ms',
+      measured: `${hold.p99At100k ?? '-'} ms (lost ${hold.lostAt100k ?? '-'})${p99s ? `; ${p99s}` : ''}`,
+      ratio: null,
+      met: hold.p99At100k == null ? null : hold.p99At100k <= 50 && (hold.lostAt100k ?? 1) === 0,
+      note: '',
+    });
+  }
   const cpuSio = ratio(alb?.usPerDelivery, sio?.usPerDelivery);
   targets.push({
     target: 'CPU per delivery vs Socket.IO',
