@@ -14,10 +14,10 @@ import { runProfile } from './scenarios/profile.js';
 import { type ConnectStorm, runConnectStorm, runReconnectStorm } from './scenarios/storm.js';
 import { snapshotGateway } from './snapshot.js';
 import { type Results, summarizeRuns } from './summary.js';
-import { type SystemName, startSystem, useGatewayCli } from './systems.js';
+import { type SystemName, startSystem, useGatewayCli, useHoldVariant } from './systems.js';
 
 /**
- * `npm run bench [-- --quick] [--only fanout,channels,cross,memory,storm,profile] [--rounds N] [--workers N] [--profile]`
+ * `npm run bench [-- --quick] [--only fanout,channels,cross,memory,storm,profile] [--rounds N] [--workers N] [--profile] [--search strict|lookahead] [--hold-variant MS]`
  * `npm run bench -- --report bench/results/latest.json` re-renders the markdown and charts of a run.
  *
  * Runs the issue-6 suite: every system as its own process pinned to core 0,
@@ -41,6 +41,14 @@ if (argv.includes('--profile')) scenarios.add('profile');
 const cfg = suiteConfig(quick, availableParallelism(), openFilesLimit());
 const rounds = Number(flagValue('rounds'));
 if (rounds > 0) cfg.rounds = Math.min(10, Math.floor(rounds));
+const searchMode = flagValue('search') ?? 'strict';
+if (searchMode !== 'strict' && searchMode !== 'lookahead') {
+  process.stderr.write(`--search must be strict or lookahead, not "${searchMode}"\n`);
+  process.exit(2);
+}
+if (searchMode === 'lookahead') cfg.search = { ...cfg.search, strict: false, start: 25_000, factor: 1.6 };
+const holdVariant = Math.min(100, Math.max(0, Math.floor(Number(flagValue('hold-variant') ?? 0) || 0)));
+if (holdVariant > 0) useHoldVariant(holdVariant);
 const workers = Number(flagValue('workers'));
 if (workers > 0) cfg.workers = Math.min(16, Math.floor(workers));
 const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
@@ -93,6 +101,7 @@ const results: Results = {
     channelsPerCall: cfg.channelsPerCall,
     stepMs: cfg.stepMs,
     search: cfg.search,
+    ...(holdVariant > 0 ? { holdVariantMs: holdVariant } : {}),
     note: 'Measured on a shared 2-core machine: absolute numbers are noisy; compare ratios from the same run.',
   },
   fanout: [],
@@ -147,11 +156,14 @@ try {
     searchStart: cfg.search.start,
   };
   const singleNode: SystemName[] = ['albatross', 'ws-floor', 'socketio', 'socketio-redis-2'];
+  // `--hold-variant MS`: the gateway with a longer adaptive write hold, in the same interleaved rounds.
+  const fanoutSystems: SystemName[] =
+    holdVariant > 0 ? ['albatross', 'albatross-hold', ...singleNode.slice(1)] : singleNode;
 
   if (scenarios.has('fanout')) {
     log(`# fan-out: saturation and p99 at ${cfg.fixedRate}/s (${cfg.rounds} interleaved rounds)`);
     for (let round = 1; round <= cfg.rounds; round++)
-      for (const name of singleNode) {
+      for (const name of fanoutSystems) {
         if (round > 1 && !timeLeft(`fanout ${name} round ${round}`)) continue;
         const run = await attempt(`fanout ${name} round ${round}`, () =>
           runFanout(cfg, name, round, oneChannel, fleet, log),
@@ -170,16 +182,23 @@ try {
       tenants: cfg.tenants,
       channelsPerCall: cfg.channelsPerCall,
       fixedStep: false,
-      searchStart: Math.max(cfg.search.start, Math.round((albatrossSaturation ?? 0) * 0.4)),
+      // The strict search starts low for every system: a start above a
+      // system's first failure would skip the steps that define it.
+      searchStart: cfg.search.strict
+        ? cfg.search.start
+        : Math.max(cfg.search.start, Math.round((albatrossSaturation ?? 0) * 0.4)),
     };
-    for (let round = 1; round <= cfg.rounds; round++) {
-      if (round > 1 && !timeLeft(`many channels round ${round}`)) continue;
-      const run = await attempt(`many channels round ${round}`, () =>
-        runFanout(cfg, 'albatross', round, shape, fleet, log),
-      );
-      if (run) runs.push(run);
-      save();
-    }
+    // Issue 14 #7: Socket.IO in the same layout (one room per tenant) and the
+    // ws floor beside the gateway, interleaved like the one-channel rounds.
+    for (let round = 1; round <= cfg.rounds; round++)
+      for (const name of ['albatross', 'socketio', 'ws-floor'] as const) {
+        if (round > 1 && !timeLeft(`many channels ${name} round ${round}`)) continue;
+        const run = await attempt(`many channels ${name} round ${round}`, () =>
+          runFanout(cfg, name, round, shape, fleet, log),
+        );
+        if (run) runs.push(run);
+        save();
+      }
     results.channels = runs;
   }
 

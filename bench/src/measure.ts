@@ -1,4 +1,6 @@
+import { get } from 'node:http';
 import type { Fleet } from './load/fleet.js';
+import type { Endpoint } from './load/messages.js';
 import { cpuTimes, totalCpuSeconds } from './proc.js';
 import type { Publisher } from './publisher.js';
 import type { StepOutcome } from './saturation.js';
@@ -37,6 +39,14 @@ export interface StepRecord extends StepOutcome {
   quietWaitMs: number;
   publisherMaxLagMs: number;
   seconds: number;
+  /**
+   * Deliveries the server's own counters (`albatross_deliveries_total` summed
+   * over its nodes' /metrics) say it made during the step; null for peers
+   * without such a counter. A difference from `deliveries` sets `mismatch`.
+   */
+  serverDeliveries: number | null;
+  /** Frames per socket write by the server's own count (`albatross_coalesced_*`), when it has one. */
+  serverFramesPerWrite: number | null;
 }
 
 export interface StepContext {
@@ -72,6 +82,8 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
   const lgPids = [...ctx.fleet.pids, process.pid];
   const quietWaitMs = plan.quiet ? await waitForQuiet([...ctx.system.pids, ...lgPids], plan.quiet) : 0;
   await ctx.fleet.reset(sampleInterval(expected));
+  const counted = ctx.system.name.startsWith('albatross');
+  const metrics0 = counted ? await serverCounters(ctx.system.nodes) : null;
   const server0 = totalCpuSeconds(ctx.system.pids);
   const lg0 = totalCpuSeconds(lgPids);
   const machine0 = cpuTimes();
@@ -93,6 +105,13 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
   const seconds = (t1 - t0) / 1000;
   const lost = Math.max(0, expected - taken.frames);
   if (lost > 0) await quiesce(ctx.fleet);
+  // Read after the drain (and after the quiesce of a lossy step): the server
+  // counts a delivery when it queues the frame, so by now every counted one
+  // has reached the load generator unless it was really lost.
+  const metrics1 = counted ? await serverCounters(ctx.system.nodes) : null;
+  const serverDeliveries = metrics0 && metrics1 ? metrics1.deliveries - metrics0.deliveries : null;
+  const serverWrites = metrics0 && metrics1 ? metrics1.writes - metrics0.writes : 0;
+  const serverFrames = metrics0 && metrics1 ? metrics1.frames - metrics0.frames : 0;
   const serverCpuS = server1 - server0;
   const machineBusy = delta(machine0.busy, machine1.busy);
   const foreign = Math.max(0, machineBusy - serverCpuS - (lg1 - lg0));
@@ -121,7 +140,54 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
     ...(published.firstError ? { publishError: published.firstError } : {}),
     publisherMaxLagMs: round(published.maxLagMs, 1),
     seconds: round(seconds, 2),
+    serverDeliveries,
+    serverFramesPerWrite: serverWrites > 0 ? round(serverFrames / serverWrites, 2) : null,
+    ...(serverDeliveries !== null && serverDeliveries !== taken.frames ? { mismatch: true } : {}),
   };
+}
+
+interface ServerCounters {
+  deliveries: number;
+  writes: number;
+  frames: number;
+}
+
+/** Sums the gateway's delivery and write counters over its nodes' /metrics (one GET each, 5 s at most). */
+export async function serverCounters(nodes: readonly Endpoint[]): Promise<ServerCounters> {
+  const total: ServerCounters = { deliveries: 0, writes: 0, frames: 0 };
+  for (const node of nodes) {
+    const text = await fetchText(node, '/metrics');
+    total.deliveries += counterValue(text, 'albatross_deliveries_total');
+    total.writes += counterValue(text, 'albatross_coalesced_writes_total');
+    total.frames += counterValue(text, 'albatross_coalesced_frames_total');
+  }
+  return total;
+}
+
+/** The value of an unlabelled counter in Prometheus text (0 when absent). */
+export function counterValue(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+function fetchText(node: Endpoint, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: node.host, port: node.port, path, timeout: 5000, agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`GET ${path} on port ${node.port}: HTTP ${res.statusCode}`));
+        return;
+      }
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} on port ${node.port}: timed out`)));
+    req.on('error', reject);
+  });
 }
 
 const delta = (a: number[], b: number[]): number => b.reduce((s, v, i) => s + v - (a[i] ?? 0), 0);

@@ -44,7 +44,21 @@ export function markdown(results: Results, command: string): string {
       `| ${LABELS[s.system]} | ${n(s.serverShare, 2)} | ${n(s.loadGenShare, 2)} | ${n(s.loadGenUsPerDelivery, 2)} µs | ${n(s.foreignShare, 2)} | ${n(s.framesPerRead, 2)} |`,
     );
   lines.push('');
-  lines.push('### Targets (issue 6)');
+  lines.push(
+    "Search and fixed steps: which search decided the first table, the strict saturation point (it and every lower step passed), p99 at fixed attempted rates, and frames per socket write by the gateway's own counters at the saturation point.",
+  );
+  lines.push('');
+  const fixedRates = [...new Set(sums.flatMap((s) => Object.keys(s.p99At)))].sort((a, b) => Number(a) - Number(b));
+  lines.push(
+    `| system | search | strict saturation | server CPU at the strict point | ${fixedRates.map((r) => `p99 at ${Number(r) / 1000}k`).join(' | ')} | frames per write (server) | count mismatches |`,
+  );
+  lines.push(`|---|---|---|---|${fixedRates.map(() => '---|').join('')}---|---|`);
+  for (const s of sums)
+    lines.push(
+      `| ${LABELS[s.system]} | ${s.searchMode} | ${n(s.strictSaturation)} | ${n(s.strictUsPerDelivery, 2)} µs | ${fixedRates.map((r) => `${n(s.p99At[r], 1)} ms`).join(' | ')} | ${n(s.serverFramesPerWrite, 2)} | ${s.system.startsWith('albatross') ? s.mismatches : '–'} |`,
+    );
+  lines.push('');
+  lines.push('### Targets (issues 6 and 14)');
   lines.push('');
   lines.push('| target | goal | measured | ratio | met |');
   lines.push('|---|---|---|---|---|');
@@ -59,10 +73,10 @@ export function markdown(results: Results, command: string): string {
   lines.push('');
   if (isSkipped(results.channels)) lines.push(`- Many channels: ${results.channels.skipped}`);
   else {
-    const many = summarizeRuns(results.channels)[0];
-    lines.push(
-      `- Many channels (1,000 tenants x 10 subscribers, ${meta.channelsPerCall} channels per publish call): ${n(many?.saturation)} deliveries/s [rounds: ${many?.saturationPerRound.map((v) => n(v)).join(', ')}], ${n(many?.usPerDelivery, 2)} µs server CPU per delivery, load generator ${n((many?.loadGenShare ?? 0) * 100)}%.`,
-    );
+    for (const many of summarizeRuns(results.channels))
+      lines.push(
+        `- Many channels, ${LABELS[many.system]} (1,000 tenants x 10 subscribers, ${meta.channelsPerCall} channels per publish call): ${n(many.saturation)} deliveries/s [rounds: ${many.saturationPerRound.map((v) => n(v)).join(', ')}], ${n(many.usPerDelivery, 2)} µs server CPU per delivery, load generator ${n((many.loadGenShare ?? 0) * 100)}%.`,
+      );
   }
   if (isSkipped(results.cross)) lines.push(`- Cross-node: ${results.cross.skipped}`);
   else
@@ -118,7 +132,7 @@ export function charts(results: Results): Record<string, string> {
     for (const name of systems) {
       const run = medianRound(results.fanout, name);
       if (!run) continue;
-      const steps = [...run.search.steps, ...(run.fixed ? [run.fixed] : [])];
+      const steps = [...run.search.steps, ...(run.fixedSteps ?? (run.fixed ? [run.fixed] : []))];
       out.push({ name: LABELS[name], points: steps.map((s) => [s.attempted, pick(s)]) });
     }
     if (!isSkipped(results.cross))

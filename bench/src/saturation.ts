@@ -7,6 +7,12 @@ export interface StepOutcome {
   p99Ms: number;
   /** Deliveries expected but not received (after the drain). */
   lost: number;
+  /**
+   * The load generator's count disagrees with the server's own delivery
+   * counter for the step (issue 14, item 8): the step fails, whatever else it
+   * measured. Absent when the server has no such counter.
+   */
+  mismatch?: boolean;
 }
 
 export interface SearchOptions<T extends StepOutcome = StepOutcome> {
@@ -45,6 +51,14 @@ export interface SearchOptions<T extends StepOutcome = StepOutcome> {
    */
   lookahead?: number;
   nearMissFactor?: number;
+  /**
+   * The strict search (the default of the suite, issue 14): the upward
+   * search stops at the first failing step, a failure is not retried
+   * (`retries` and `lookahead` are ignored; only `disturbedRetries` re-run a
+   * step that other processes disturbed), and the saturation point is the
+   * highest rate that passed with every lower rate tried passing too.
+   */
+  strict?: boolean;
   clock?: () => number;
 }
 
@@ -52,8 +66,19 @@ export type StopReason = 'failed' | 'max-rate' | 'max-steps' | 'time';
 
 export interface SearchResult<T extends StepOutcome> {
   steps: T[];
-  /** The passing step with the highest achieved rate; null when none passed. */
+  /**
+   * The saturation point: in the strict search the same as `strictBest`; with
+   * the look-ahead, the passing step with the highest achieved rate. Null
+   * when none passed.
+   */
   best: T | null;
+  /**
+   * The highest passing step below every rate that failed (each rate's
+   * deciding attempt): the saturation a user who raises the load step by step
+   * meets first. Null when none passed.
+   */
+  strictBest: T | null;
+  mode: 'strict' | 'lookahead';
   stoppedBy: StopReason;
 }
 
@@ -64,7 +89,11 @@ export interface SearchResult<T extends StepOutcome> {
  */
 export function passes(step: StepOutcome, p99LimitMs: number): boolean {
   return (
-    step.lost === 0 && Number.isFinite(step.p99Ms) && step.p99Ms <= p99LimitMs && step.achieved >= 0.9 * step.attempted
+    step.lost === 0 &&
+    step.mismatch !== true &&
+    Number.isFinite(step.p99Ms) &&
+    step.p99Ms <= p99LimitMs &&
+    step.achieved >= 0.9 * step.attempted
   );
 }
 
@@ -82,7 +111,10 @@ export async function searchSaturation<T extends StepOutcome>(
 ): Promise<SearchResult<T>> {
   const clock = options.clock ?? (() => performance.now());
   const deadline = clock() + options.budgetMs;
+  const strict = options.strict === true;
   const steps: T[] = [];
+  /** The deciding attempt of every rate tried (a retried rate's last). */
+  const decided: T[] = [];
   let best: T | null = null;
   let lowPass: number | null = null;
   let highFail: number | null = null;
@@ -96,7 +128,7 @@ export async function searchSaturation<T extends StepOutcome>(
   const attempt = async (rate: number): Promise<T> => {
     let step = await run(rate);
     keep(step);
-    let retries = options.retries ?? 0;
+    let retries = strict ? 0 : (options.retries ?? 0);
     let disturbedRetries = options.disturbedRetries ?? 0;
     while (!ok(step) && clock() <= deadline) {
       if (disturbedRetries > 0 && options.disturbed?.(step)) disturbedRetries--;
@@ -105,6 +137,7 @@ export async function searchSaturation<T extends StepOutcome>(
       step = await run(rate);
       keep(step);
     }
+    decided.push(step);
     return step;
   };
 
@@ -124,7 +157,8 @@ export async function searchSaturation<T extends StepOutcome>(
       highFail ??= rate;
       misses++;
       stoppedBy = 'failed';
-      if (lowPass === null || misses > (options.lookahead ?? 0) || !nearMiss(step)) break;
+      const lookahead = strict ? 0 : (options.lookahead ?? 0);
+      if (lowPass === null || misses > lookahead || !nearMiss(step)) break;
     } else {
       lowPass = rate;
       highFail = null;
@@ -164,5 +198,21 @@ export async function searchSaturation<T extends StepOutcome>(
       else hi = mid;
     }
   }
-  return { steps, best, stoppedBy };
+  const strictBest = strictSaturation(decided, options.p99LimitMs);
+  return { steps, best: strict ? strictBest : best, strictBest, mode: strict ? 'strict' : 'lookahead', stoppedBy };
+}
+
+/**
+ * The highest passing step (by achieved rate) among the deciding attempts
+ * below the lowest rate that failed: it and every lower rate tried passed.
+ */
+export function strictSaturation<T extends StepOutcome>(decided: readonly T[], p99LimitMs: number): T | null {
+  let lowestFail = Number.POSITIVE_INFINITY;
+  for (const step of decided) if (!passes(step, p99LimitMs)) lowestFail = Math.min(lowestFail, step.attempted);
+  let best: T | null = null;
+  for (const step of decided) {
+    if (step.attempted >= lowestFail || !passes(step, p99LimitMs)) continue;
+    if (best === null || step.achieved > best.achieved) best = step;
+  }
+  return best;
 }

@@ -45,6 +45,18 @@ export interface SystemSummary {
   searchBounded: boolean;
   p99At100k: number | null;
   lostAt100k: number | null;
+  /** Median p99 (ms) of the fixed steps by attempted rate (20k, 50k, 100k). */
+  p99At: Record<string, number | null>;
+  /** Which search decided `saturation` (strict unless `--search lookahead`). */
+  searchMode: 'strict' | 'lookahead';
+  /** Median over rounds of the strict saturation point (the same as `saturation` in the strict search). */
+  strictSaturation: number | null;
+  /** Median server CPU per delivery at the strict point. */
+  strictUsPerDelivery: number | null;
+  /** Median frames per socket write at the saturation point by the server's own counters (Albatross only). */
+  serverFramesPerWrite: number | null;
+  /** Steps whose load-generator count disagreed with the server's /metrics (they failed). */
+  mismatches: number;
   memory: Record<string, number | null>;
 }
 
@@ -56,7 +68,8 @@ const med = (values: (number | null | undefined)[]): number | null => {
 };
 
 export function summarizeRuns(runs: FanoutRun[], memory: MemoryRun[] = []): SystemSummary[] {
-  const names = [...new Set(runs.map((r) => r.system))];
+  // Systems with only memory runs (`--only memory`) get a row too.
+  const names = [...new Set([...runs.map((r) => r.system), ...memory.map((m) => m.system)])];
   return names.map((system) => {
     const mine = runs.filter((r) => r.system === system);
     const best = mine.map((r) => r.search.best);
@@ -89,6 +102,22 @@ export function summarizeRuns(runs: FanoutRun[], memory: MemoryRun[] = []): Syst
       searchBounded: mine.length > 0 && mine.every((r) => r.search.stoppedBy !== 'failed'),
       p99At100k: med(mine.map((r) => r.fixed?.latency.p99)),
       lostAt100k: med(mine.map((r) => r.fixed?.lost)),
+      p99At: Object.fromEntries(
+        [...new Set(mine.flatMap((r) => (r.fixedSteps ?? []).map((s) => s.attempted)))]
+          .sort((a, b) => a - b)
+          .map((rate) => [
+            String(rate),
+            med(mine.map((r) => r.fixedSteps?.find((s) => s.attempted === rate)?.latency.p99)),
+          ]),
+      ),
+      searchMode: mine.some((r) => r.search.mode === 'lookahead') ? 'lookahead' : 'strict',
+      strictSaturation: med(mine.map((r) => (r.search.strictBest ?? r.search.best)?.achieved)),
+      strictUsPerDelivery: med(mine.map((r) => (r.search.strictBest ?? r.search.best)?.serverUsPerDelivery)),
+      serverFramesPerWrite: med(best.map((b) => b?.serverFramesPerWrite)),
+      mismatches: mine.reduce(
+        (n, r) => n + [...r.search.steps, ...(r.fixedSteps ?? [])].filter((s) => s.mismatch === true).length,
+        0,
+      ),
       memory: mem,
     };
   });
@@ -120,6 +149,57 @@ export function evaluateTargets(results: Results): Target[] {
   const lgNote = (s: SystemSummary | undefined): string =>
     s?.loadGenLimited ? 'load generator was >= 90% busy at the saturation point' : '';
 
+  const strictSat = ratio(alb?.strictSaturation, sio?.strictSaturation);
+  targets.push({
+    target: 'No valley: strict saturation vs Socket.IO (it and every lower step pass; issue 14 #1)',
+    goal: '>= 5x',
+    measured: `${alb?.strictSaturation ?? '-'} vs ${sio?.strictSaturation ?? '-'} deliveries/s`,
+    ratio: strictSat,
+    met: strictSat === null ? null : strictSat >= 5,
+    note: lgNote(alb),
+  });
+  const strictCpu = ratio(alb?.strictUsPerDelivery, sio?.strictUsPerDelivery);
+  targets.push({
+    target: 'No valley: server CPU per delivery at the strict point vs Socket.IO (issue 14 #1)',
+    goal: '<= 1/5 (ratio <= 0.2)',
+    measured: `${alb?.strictUsPerDelivery ?? '-'} vs ${sio?.strictUsPerDelivery ?? '-'} µs`,
+    ratio: strictCpu,
+    met: strictCpu === null ? null : strictCpu <= 0.2,
+    note: '',
+  });
+  const hold = by('albatross-hold');
+  if (hold) {
+    const ms = results.meta.holdVariantMs ?? '?';
+    const r = ratio(hold.strictSaturation, sio?.strictSaturation);
+    targets.push({
+      target: `No valley with --coalesce-max-delay-ms ${ms}: strict saturation vs Socket.IO`,
+      goal: '>= 5x',
+      measured: `${hold.strictSaturation ?? '-'} vs ${sio?.strictSaturation ?? '-'} deliveries/s`,
+      ratio: r,
+      met: r === null ? null : r >= 5,
+      note: lgNote(hold),
+    });
+    const c = ratio(hold.strictUsPerDelivery, sio?.strictUsPerDelivery);
+    targets.push({
+      target: `No valley with --coalesce-max-delay-ms ${ms}: server CPU per delivery at the strict point vs Socket.IO`,
+      goal: '<= 1/5 (ratio <= 0.2)',
+      measured: `${hold.strictUsPerDelivery ?? '-'} vs ${sio?.strictUsPerDelivery ?? '-'} µs`,
+      ratio: c,
+      met: c === null ? null : c <= 0.2,
+      note: '',
+    });
+    const p99s = Object.entries(hold.p99At)
+      .map(([rate, p99]) => `${Number(rate) / 1000}k: ${p99 ?? '-'} ms`)
+      .join(', ');
+    targets.push({
+      target: `p99 at 100k deliveries/s attempted with --coalesce-max-delay-ms ${ms}`,
+      goal: '<= 50 ms',
+      measured: `${hold.p99At100k ?? '-'} ms (lost ${hold.lostAt100k ?? '-'})${p99s ? `; ${p99s}` : ''}`,
+      ratio: null,
+      met: hold.p99At100k == null ? null : hold.p99At100k <= 50 && (hold.lostAt100k ?? 1) === 0,
+      note: '',
+    });
+  }
   const cpuSio = ratio(alb?.usPerDelivery, sio?.usPerDelivery);
   targets.push({
     target: 'CPU per delivery vs Socket.IO',
@@ -140,7 +220,7 @@ export function evaluateTargets(results: Results): Target[] {
   });
   const sat = ratio(alb?.saturation, sio?.saturation);
   targets.push({
-    target: 'Fan-out saturation vs Socket.IO (2,000 subs, 1 node)',
+    target: `Fan-out saturation vs Socket.IO (2,000 subs, 1 node; ${alb?.searchMode ?? 'strict'} search)`,
     goal: '>= 5x',
     measured: `${alb?.saturation ?? '-'} vs ${sio?.saturation ?? '-'} deliveries/s`,
     ratio: sat,
@@ -172,12 +252,27 @@ export function evaluateTargets(results: Results): Target[] {
       note: '',
     });
   }
+  const p99s = Object.entries(alb?.p99At ?? {})
+    .map(([rate, p99]) => `${Number(rate) / 1000}k: ${p99 ?? '-'} ms`)
+    .join(', ');
   targets.push({
-    target: 'p99 at 100k deliveries/s attempted',
+    target: 'p99 at 100k deliveries/s attempted (issue 14 #2)',
     goal: '<= 50 ms',
-    measured: `${alb?.p99At100k ?? '-'} ms (lost ${alb?.lostAt100k ?? '-'})`,
+    measured: `${alb?.p99At100k ?? '-'} ms (lost ${alb?.lostAt100k ?? '-'})${p99s ? `; ${p99s}` : ''}`,
     ratio: null,
     met: alb?.p99At100k == null ? null : alb.p99At100k <= 50 && (alb.lostAt100k ?? 1) === 0,
+    note: '',
+  });
+  const mismatches = [...sums, ...(isSkipped(results.cross) ? [] : summarizeRuns(results.cross))].reduce(
+    (n, s) => n + s.mismatches,
+    0,
+  );
+  targets.push({
+    target: "Load generator's counts match the gateway's /metrics after each step (issue 14 #8)",
+    goal: '0 mismatches (a mismatch fails its step)',
+    measured: `${mismatches} mismatching step(s)`,
+    ratio: null,
+    met: alb ? mismatches === 0 : null,
     note: '',
   });
   for (const count of ['2000', '10000']) {
@@ -236,15 +331,27 @@ export function evaluateTargets(results: Results): Target[] {
     note: '',
   });
   if (!isSkipped(results.channels)) {
-    const many = summarizeRuns(results.channels)[0];
-    const r = ratio(many?.saturation, alb?.saturation);
+    const ms = summarizeRuns(results.channels);
+    const many = ms.find((s) => s.system === 'albatross');
+    const manySio = ms.find((s) => s.system === 'socketio');
+    const manyWs = ms.find((s) => s.system === 'ws-floor');
+    const r = ratio(many?.saturation, manySio?.saturation);
     targets.push({
-      target: 'Many channels (1,000 tenants x 10) vs one channel',
-      goal: 'within 20% (ratio >= 0.8)',
-      measured: `${many?.saturation ?? '-'} vs ${alb?.saturation ?? '-'} deliveries/s`,
+      target: 'Many channels (1,000 tenants x 10) vs Socket.IO, one room per tenant (issue 14 #7)',
+      goal: '>= 2x',
+      measured: `${many?.saturation ?? '-'} vs ${manySio?.saturation ?? '-'} deliveries/s`,
       ratio: r,
-      met: r === null ? null : r >= 0.8,
+      met: r === null ? null : r >= 2,
       note: lgNote(many),
+    });
+    const c = ratio(many?.usPerDelivery, manyWs?.usPerDelivery);
+    targets.push({
+      target: 'Many channels: server CPU per delivery vs the ws floor, same layout (issue 14 #7)',
+      goal: '<= 1x',
+      measured: `${many?.usPerDelivery ?? '-'} vs ${manyWs?.usPerDelivery ?? '-'} µs`,
+      ratio: c,
+      met: c === null ? null : c <= 1,
+      note: '',
     });
   }
   return targets;

@@ -15,6 +15,7 @@ const peer = (name: string): string => fileURLToPath(new URL(`./peers/${name}.js
 
 export type SystemName =
   | 'albatross'
+  | 'albatross-hold'
   | 'ws-floor'
   | 'socketio'
   | 'socketio-redis-2'
@@ -23,12 +24,25 @@ export type SystemName =
 
 export const LABELS: Record<SystemName, string> = {
   albatross: 'Albatross (1 node)',
+  'albatross-hold': 'Albatross (1 node), longer write hold',
   'ws-floor': 'plain ws floor',
   socketio: 'Socket.IO 4.8',
   'socketio-redis-2': 'Socket.IO + redis adapter, 2 nodes',
   'albatross-redis-3': 'Albatross, 3 nodes + Redis',
   'socketio-redis-3': 'Socket.IO + redis adapter, 3 nodes',
 };
+
+let holdVariantMs = 20;
+
+/**
+ * `--hold-variant MS`: the `albatross-hold` system is the gateway with
+ * `--coalesce-max-delay-ms MS`, measured beside the default in the same
+ * interleaved rounds.
+ */
+export function useHoldVariant(ms: number): void {
+  holdVariantMs = ms;
+  LABELS['albatross-hold'] = `Albatross (1 node), --coalesce-max-delay-ms ${ms}`;
+}
 
 export interface SystemOptions {
   /** Core the server processes (and Redis) are pinned to. */
@@ -97,7 +111,12 @@ export async function startSystem(name: SystemName, options: SystemOptions): Pro
         nodes.push(
           await startNodeServer(
             gatewayCli,
-            ['serve', ...gatewayArgs(baseline, redisUrl), ...(options.extraArgs ?? [])],
+            [
+              'serve',
+              ...gatewayArgs(baseline, redisUrl),
+              ...(name === 'albatross-hold' ? ['--coalesce-max-delay-ms', String(holdVariantMs)] : []),
+              ...(options.extraArgs ?? []),
+            ],
             {
               cpu: options.cpu,
               nodeFlags: options.nodeFlags ?? [],

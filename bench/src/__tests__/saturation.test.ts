@@ -163,3 +163,75 @@ describe('searchSaturation past a near miss', () => {
     expect(result.best?.attempted).toBe(40_000);
   });
 });
+
+describe('the strict search (issue 14)', () => {
+  const valley =
+    (attempted: number[]) =>
+    async (rate: number): Promise<StepOutcome> => {
+      attempted.push(rate);
+      const p99Ms = rate <= 40_000 ? 30 : rate < 90_000 ? 130 : rate <= 300_000 ? 60 : 900;
+      return { attempted: rate, achieved: rate, p99Ms, lost: 0 };
+    };
+
+  it('stops at the first failure, retries nothing and never looks past the valley', async () => {
+    const attempted: number[] = [];
+    const result = await searchSaturation(valley(attempted), {
+      ...options,
+      factor: 1.6,
+      refineSteps: 0,
+      retries: 3,
+      lookahead: 2,
+      strict: true,
+    });
+    // 10k, 16k, 25.6k, 40.96k: the first failure (130 ms) ends it, not run again, nothing above tried.
+    expect(attempted).toEqual([10_000, 16_000, 25_600, 40_960]);
+    expect(result.mode).toBe('strict');
+    expect(result.best?.attempted).toBe(25_600);
+    expect(result.strictBest).toBe(result.best);
+  });
+
+  it('bisects only below the first failure', async () => {
+    const attempted: number[] = [];
+    const result = await searchSaturation(valley(attempted), { ...options, factor: 1.6, refineSteps: 2, strict: true });
+    expect(attempted.every((r) => r <= 40_960)).toBe(true);
+    expect(result.best?.attempted).toBeGreaterThan(25_600);
+    expect(result.best?.attempted).toBeLessThanOrEqual(40_000);
+  });
+
+  it('the look-ahead search reports both: the best above the valley and the strict point below it', async () => {
+    const attempted: number[] = [];
+    const result = await searchSaturation(valley(attempted), { ...options, factor: 1.6, lookahead: 2, retries: 0 });
+    expect(result.mode).toBe('lookahead');
+    expect(result.best?.attempted).toBeGreaterThan(250_000);
+    expect(result.strictBest?.attempted).toBe(25_600);
+  });
+
+  it('a step whose counts disagree with the server fails, even with everything else in bounds', async () => {
+    const run = async (rate: number): Promise<StepOutcome> => ({
+      attempted: rate,
+      achieved: rate,
+      p99Ms: 10,
+      lost: 0,
+      mismatch: rate >= 40_000,
+    });
+    const result = await searchSaturation(run, { ...options, refineSteps: 0, strict: true });
+    expect(result.best?.attempted).toBe(20_000);
+    expect(passes({ attempted: 1, achieved: 1, p99Ms: 1, lost: 0, mismatch: true }, 100)).toBe(false);
+  });
+});
+
+describe('counterValue', () => {
+  it('reads an unlabelled counter from Prometheus text, not a longer name that starts the same', async () => {
+    const { counterValue } = await import('../measure.js');
+    const text = [
+      '# HELP albatross_deliveries_total Events sent to connections',
+      '# TYPE albatross_deliveries_total counter',
+      'albatross_deliveries_total_extra 5',
+      'albatross_deliveries_total 123456',
+      'albatross_coalesced_writes_total 7',
+    ].join('\n');
+    expect(counterValue(text, 'albatross_deliveries_total')).toBe(123_456);
+    expect(counterValue(text, 'albatross_coalesced_writes_total')).toBe(7);
+    expect(counterValue(text, 'albatross_coalesced_frames_total')).toBe(0);
+  });
+});

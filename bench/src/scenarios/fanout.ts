@@ -13,6 +13,8 @@ export interface FanoutRun {
   connectMs: number;
   /** The fixed-rate step (100k deliveries/s attempted), when asked for. */
   fixed: StepRecord | null;
+  /** Every fixed-rate step (20k, 50k, 100k deliveries/s attempted), when asked for. */
+  fixedSteps?: StepRecord[];
   search: SearchResult<StepRecord>;
 }
 
@@ -61,17 +63,24 @@ export async function runFanout(
     await measureStep(ctx, plan(cfg.search.start / 2, cfg.warmupMs));
     let fixed: StepRecord | null = null;
     const disturbed = (s: StepRecord): boolean => s.foreignCpuShare > cfg.foreignLimit;
+    const fixedSteps: StepRecord[] = [];
     if (shape.fixedStep) {
-      fixed = await measureStep(ctx, plan(cfg.fixedRate, cfg.fixedMs));
-      for (let again = 0; again < 2 && disturbed(fixed); again++)
-        fixed = await measureStep(ctx, plan(cfg.fixedRate, cfg.fixedMs));
-      log(`  ${name} at ${cfg.fixedRate}/s: p99 ${fixed.latency.p99} ms, lost ${fixed.lost}`);
+      for (const rate of cfg.fixedRates) {
+        let step = await measureStep(ctx, plan(rate, cfg.fixedMs));
+        for (let again = 0; again < 2 && disturbed(step); again++)
+          step = await measureStep(ctx, plan(rate, cfg.fixedMs));
+        fixedSteps.push(step);
+        if (rate === cfg.fixedRate) fixed = step;
+        log(
+          `  ${name} at ${rate}/s: p99 ${step.latency.p99} ms, lost ${step.lost}, srv ${step.serverUsPerDelivery} us/d${step.serverFramesPerWrite === null ? '' : `, ${step.serverFramesPerWrite} frames/write`}${step.mismatch ? `, MISMATCH: server counted ${step.serverDeliveries}, load generator ${step.deliveries}` : ''}`,
+        );
+      }
     }
     const search = await searchSaturation(
       async (rate) => {
         const step = await measureStep(ctx, plan(rate, cfg.stepMs));
         log(
-          `  ${name} r${round} ${Math.round(rate)}/s -> ${step.achieved}/s p99 ${step.latency.p99} ms lost ${step.lost} srv ${step.serverUsPerDelivery} us/d lg ${step.loadGenCpuShare} other ${step.foreignCpuShare}${step.quietWaitMs > 500 ? ` (waited ${step.quietWaitMs} ms for quiet)` : ''}`,
+          `  ${name} r${round} ${Math.round(rate)}/s -> ${step.achieved}/s p99 ${step.latency.p99} ms lost ${step.lost} srv ${step.serverUsPerDelivery} us/d lg ${step.loadGenCpuShare} other ${step.foreignCpuShare}${step.serverFramesPerWrite === null ? '' : ` fpw ${step.serverFramesPerWrite}`}${step.mismatch ? ` MISMATCH (server ${step.serverDeliveries}, load generator ${step.deliveries})` : ''}${step.quietWaitMs > 500 ? ` (waited ${step.quietWaitMs} ms for quiet)` : ''}`,
         );
         return step;
       },
@@ -84,6 +93,7 @@ export async function runFanout(
       channels: shape.tenants || 1,
       connectMs: Math.round(connect.ms),
       fixed,
+      fixedSteps,
       search,
     };
   } finally {

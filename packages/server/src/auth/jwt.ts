@@ -1,4 +1,4 @@
-import { createPublicKey, createSecretKey } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject as NodeKeyObject } from 'node:crypto';
 import { ErrorCode } from '@albatross/protocol';
 import {
   createLocalJWKSet,
@@ -10,6 +10,7 @@ import {
   type KeyObject,
 } from 'jose';
 import { AlbatrossError } from '../errors.js';
+import { Hs256FastPath } from './hs256.js';
 import type { Identity } from './identity.js';
 import { RemoteJwks } from './jwks.js';
 
@@ -123,7 +124,19 @@ function identityOf(payload: JWTPayload): Identity {
 export function createJwtVerifier(options: JwtOptions): JwtVerifier {
   const sources = keySources(options);
   if (sources.length === 0) throw new Error('no JWT key configured (secret, public key, JWKS URL or JWKS)');
+  const hs256 = sources.find((source) => source.algorithms.includes('HS256'));
+  const fast =
+    hs256 && typeof hs256.key !== 'function' && !(hs256.key instanceof Uint8Array)
+      ? new Hs256FastPath(hs256.key as NodeKeyObject, JWT_LEEWAY_SECONDS, {
+          ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+          ...(options.audience === undefined ? {} : { audience: options.audience }),
+        })
+      : null;
   return async (token) => {
+    // HS256 tokens that are plainly valid skip jose's WebCrypto path; every
+    // other token (and every rejection) gets jose's verdict below.
+    const payload = fast?.verify(token);
+    if (payload) return identityOf(payload);
     let lastError: unknown;
     let unreachable: unknown;
     for (const source of sources) {

@@ -211,6 +211,7 @@ async function serve(flags: ReadonlyMap<string, string>): Promise<void> {
     metricsTenantLabel: config.metricsTenantLabel,
     coalesceWrites: config.coalesceWrites,
     writeCoalesceMs: config.writeCoalesceMs,
+    coalesceMaxDelayMs: config.coalesceMaxDelayMs,
     serveHttp: true,
     logger,
   });

@@ -263,6 +263,13 @@ export const SETTINGS = [
       'Extra delay before a coalesced write (0: end of the current event-loop turn); trades latency for fewer writes.',
   },
   {
+    name: 'coalesce-max-delay-ms',
+    kind: { type: 'int', min: 0, max: 100 },
+    default: '5',
+    description:
+      'Load-adaptive write hold: after a flush that wrote to many sockets (>= 256) or ran late (event loop >= 5 ms behind), the next flush waits until this long after it, so publications share writes; at light load writes leave at the end of the turn. Bounds the added latency; 0 disables.',
+  },
+  {
     name: 'log-level',
     kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     default: 'info',
@@ -336,6 +343,7 @@ export interface ServerConfig {
   workers: number;
   coalesceWrites: boolean;
   writeCoalesceMs: number;
+  coalesceMaxDelayMs: number;
   logLevel: LogLevel;
   dev: boolean;
   devDataDir: string;

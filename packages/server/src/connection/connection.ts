@@ -87,6 +87,31 @@ const PENDING_LOW = 8;
 // How often a paced replay looks whether the peer has read enough.
 const DRAIN_POLL_MS = 5;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** A connection's view of the gateway logger: its ids merged into each line (see {@link Connection.logger}). */
+class ConnectionLogger implements Logger {
+  constructor(
+    private readonly base: Logger,
+    private readonly connection: { logBindings(): Record<string, unknown> },
+  ) {}
+  debug(obj: object, msg?: string): void {
+    this.base.debug({ ...this.connection.logBindings(), ...obj }, msg);
+  }
+  info(obj: object, msg?: string): void {
+    this.base.info({ ...this.connection.logBindings(), ...obj }, msg);
+  }
+  warn(obj: object, msg?: string): void {
+    this.base.warn({ ...this.connection.logBindings(), ...obj }, msg);
+  }
+  error(obj: object, msg?: string): void {
+    this.base.error({ ...this.connection.logBindings(), ...obj }, msg);
+  }
+  child(bindings: Record<string, unknown>): Logger {
+    return this.base.child({ ...this.connection.logBindings(), ...bindings });
+  }
+}
+
 /**
  * One WebSocket client: authentication, its subscriptions, and every frame
  * it sends or receives. Client frames are handled one at a time, in order.
@@ -103,11 +128,29 @@ export class Connection implements Subscriber {
   admitted = false;
   /** Last time anything arrived from the peer (frame or pong), for idle detection. */
   lastSeen = Date.now();
-  /** Logger with this connection's ids (and tenant and user once authenticated). */
-  logger: Logger;
+  /**
+   * Logger with this connection's ids (and tenant and user once
+   * authenticated). A thin view that adds the ids to each line, made on
+   * use and not kept: a connection logs a handful of times in its life, a
+   * child logger per connection is memory for nothing when it idles (issue
+   * 14, item 5), and pino redacts a child's bindings when it is made, which
+   * cost every connect a few percent even at levels that log nothing.
+   */
+  get logger(): Logger {
+    return new ConnectionLogger(this.ctx.logger, this);
+  }
+
+  /** The ids every line about this connection carries. */
+  logBindings(): Record<string, unknown> {
+    const identity = this.identity;
+    return identity
+      ? { connection_id: this.id, tenant_id: identity.tenantId, user_id: identity.userId }
+      : { connection_id: this.id };
+  }
   /** True once `welcome` is sent: heartbeats and events only follow it. */
   welcomed = false;
-  private readonly bucket: TokenBucket | null;
+  /** The inbound rate limit; made on the first frame (a full bucket either way), none while idle. */
+  private bucket: TokenBucket | null = null;
   /**
    * Where frames go: pre-built frames are queued and written once per
    * event-loop turn. Null when the socket negotiated an extension
@@ -119,7 +162,9 @@ export class Connection implements Subscriber {
   private overLimit = false;
   /** Bytes of live publications held back by subscriptions that are not live yet (counted against the budget). */
   private heldBytes = 0;
-  private queue: Promise<void> = Promise.resolve();
+  // Back to the shared resolved promise whenever the queue empties: an idle
+  // connection keeps no promise of its own.
+  private queue: Promise<void> = RESOLVED;
   private pending = 0;
   private authTimer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -130,8 +175,6 @@ export class Connection implements Subscriber {
     private readonly ctx: ConnectionContext,
     preauthenticated: Identity | null,
   ) {
-    this.logger = ctx.logger.child({ connection_id: this.id });
-    this.bucket = ctx.settings.rateLimit ? new TokenBucket(ctx.settings.rateLimit) : null;
     // `_socket` is ws's own field for the underlying net.Socket (not in its typings).
     const socket = (ws as unknown as { _socket?: WritableSocket })._socket;
     this.outbox = ctx.coalescer && socket && ws.extensions === '' ? ctx.coalescer.outbox(socket) : null;
@@ -180,6 +223,8 @@ export class Connection implements Subscriber {
     this.lastSeen = Date.now();
     this.ctx.metrics.bytesIn += data.length;
     if (this.overLimit) return;
+    const rate = this.ctx.settings.rateLimit;
+    if (rate && this.bucket === null) this.bucket = new TokenBucket(rate);
     if (this.bucket && !this.bucket.take()) {
       this.rateLimited(isBinary ? undefined : frameIdOf(data));
       return;
@@ -234,6 +279,7 @@ export class Connection implements Subscriber {
       })
       .finally(() => {
         this.pending -= 1;
+        if (this.pending === 0) this.queue = RESOLVED;
         if (this.pending <= PENDING_LOW && this.ws.isPaused && this.state !== 'closed') this.ws.resume();
       });
   }
@@ -360,11 +406,6 @@ export class Connection implements Subscriber {
     }
     this.identity = identity;
     this.state = 'open';
-    this.logger = this.ctx.logger.child({
-      connection_id: this.id,
-      tenant_id: identity.tenantId,
-      user_id: identity.userId,
-    });
     this.armExpiry(identity);
     this.ctx.onAuthenticated(this);
 

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CloseCode } from '@albatross/protocol';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CoalescerStats } from '../outbound/coalescer.js';
 
 const PROTOCOL_CLOSE_CODES: ReadonlySet<number> = new Set(Object.values(CloseCode));
 
@@ -54,6 +55,8 @@ export class GatewayMetrics {
     tenantConnections?(): Map<string, number>;
     /** Open sockets of the HTTP server whose upgrade (if any) has not arrived yet. */
     notUpgradedSockets?(): number;
+    /** The write coalescer's counters (absent when coalescing is off). */
+    coalescer?(): CoalescerStats;
   }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'albatross_' });
@@ -137,6 +140,35 @@ export class GatewayMetrics {
         },
       });
     };
+    const coalescer = sources.coalescer;
+    if (coalescer) {
+      counterOf(
+        'albatross_coalesced_writes_total',
+        'Socket writes made by the write coalescer (one per socket per flush)',
+        () => coalescer().writes,
+      );
+      counterOf(
+        'albatross_coalesced_frames_total',
+        'Frames carried by those writes (frames per write = this / albatross_coalesced_writes_total)',
+        () => coalescer().frames,
+      );
+      new Gauge({
+        name: 'albatross_coalesce_frames_per_write',
+        help: 'Frames per socket write in the most recent coalesced flush',
+        registers,
+        collect() {
+          this.set(coalescer().lastFramesPerWrite);
+        },
+      });
+      new Gauge({
+        name: 'albatross_coalesce_delay_seconds',
+        help: 'Current load-adaptive hold before the next coalesced flush (0 at light load; at most --coalesce-max-delay-ms)',
+        registers,
+        collect() {
+          this.set(coalescer().holdMs / 1000);
+        },
+      });
+    }
     framesOf('albatross_frames_in_total', 'Client frames received, by type', this.framesIn);
     framesOf('albatross_frames_out_total', 'Frames sent, by type', this.framesOut);
     this.connects = new Counter({

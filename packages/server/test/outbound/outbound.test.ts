@@ -111,3 +111,142 @@ describe('Coalescer', () => {
     }
   });
 });
+
+/** A socket that records when (on the fake clock) each write happened. */
+class TimedSocket extends FakeSocket {
+  readonly at: number[] = [];
+  override write(chunk: Buffer): boolean {
+    this.at.push(Date.now());
+    return super.write(chunk);
+  }
+}
+
+describe('Coalescer, load-adaptive hold', () => {
+  const MAX = 4;
+  // Fake timers drive every schedule (setImmediate, setTimeout) and the clock
+  // the coalescer reads, so the assertions hold on any machine at any load.
+  const adaptive = (maxDelayMs = MAX) => new Coalescer({ maxDelayMs, now: () => Date.now() });
+
+  /** Publishes `count` numbered frames to every socket, one publication every `everyMs`. */
+  function publishRun(sockets: number, count: number, everyMs: number, maxDelayMs = MAX) {
+    const coalescer = adaptive(maxDelayMs);
+    const socks = Array.from({ length: sockets }, () => new TimedSocket());
+    const boxes = socks.map((s) => coalescer.outbox(s));
+    const pushedAt: number[] = [];
+    for (let n = 0; n < count; n++) {
+      pushedAt.push(Date.now());
+      const frame = textFrame(Buffer.from(`{"n":${n}}`));
+      for (const box of boxes) box.push(frame);
+      vi.advanceTimersByTime(everyMs);
+    }
+    vi.advanceTimersByTime(MAX * 10);
+    return { coalescer, socks, pushedAt };
+  }
+
+  /** Every socket got 0..count-1 exactly once, in order, and no frame waited longer than the bound. */
+  function expectComplete(socks: TimedSocket[], pushedAt: number[], boundMs: number): void {
+    for (const socket of socks) {
+      const seen: number[] = [];
+      socket.writes.forEach((bytes, i) => {
+        for (const text of decode(bytes)) {
+          const n = (JSON.parse(text) as { n: number }).n;
+          seen.push(n);
+          const waited = (socket.at[i] as number) - (pushedAt[n] as number);
+          expect(waited).toBeGreaterThanOrEqual(0);
+          expect(waited).toBeLessThanOrEqual(boundMs);
+        }
+      });
+      expect(seen).toEqual(pushedAt.map((_, n) => n));
+    }
+  }
+
+  it('at light load writes at the end of the turn: no added delay, one frame per write', () => {
+    vi.useFakeTimers();
+    try {
+      // 10 sockets per publication, one publication every 2 ms: below the busy threshold.
+      const { coalescer, socks, pushedAt } = publishRun(10, 20, 2);
+      expectComplete(socks, pushedAt, 0);
+      for (const socket of socks) expect(socket.writes).toHaveLength(20);
+      expect(coalescer.stats.holdMs).toBe(0);
+      expect(coalescer.stats.frames / coalescer.stats.writes).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('at heavy load holds the next flush so that writes carry several frames, never past the bound', () => {
+    vi.useFakeTimers();
+    try {
+      // 300 sockets per publication (busy), one publication every 1 ms for 40 ms.
+      const { coalescer, socks, pushedAt } = publishRun(300, 40, 1);
+      expectComplete(socks, pushedAt, MAX);
+      for (const socket of socks) expect(socket.writes.length).toBeLessThan(20);
+      expect(coalescer.stats.frames).toBe(300 * 40);
+      expect(coalescer.stats.frames / coalescer.stats.writes).toBeGreaterThanOrEqual(3);
+      expect(coalescer.stats.lastFramesPerWrite).toBeGreaterThan(1);
+      expect(coalescer.stats.holdMs).toBe(MAX);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('with the hold disabled (0) every publication is its own write even at heavy load', () => {
+    vi.useFakeTimers();
+    try {
+      const { coalescer, socks, pushedAt } = publishRun(300, 10, 1, 0);
+      expectComplete(socks, pushedAt, 0);
+      for (const socket of socks) expect(socket.writes).toHaveLength(10);
+      expect(coalescer.stats.holdMs).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not delay a publication that comes long after a busy flush', () => {
+    vi.useFakeTimers();
+    try {
+      const coalescer = adaptive();
+      const socks = Array.from({ length: 300 }, () => new TimedSocket());
+      const boxes = socks.map((s) => coalescer.outbox(s));
+      for (const box of boxes) box.push(textFrame(Buffer.from('a')));
+      vi.advanceTimersByTime(0);
+      expect(coalescer.stats.holdMs).toBe(MAX);
+      vi.advanceTimersByTime(MAX + 1);
+      const sentAt = Date.now();
+      for (const box of boxes) box.push(textFrame(Buffer.from('b')));
+      vi.advanceTimersByTime(0);
+      for (const socket of socks) expect(socket.at).toEqual([sentAt - MAX - 1, sentAt]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a lagging event loop turns the hold on for a few sockets too, and light load turns it off again', () => {
+    vi.useFakeTimers();
+    try {
+      const coalescer = adaptive();
+      const socket = new TimedSocket();
+      const box = coalescer.outbox(socket);
+      box.push(textFrame(Buffer.from('a')));
+      // The turn that queued the frame ran long: the flush starts 20 ms late.
+      vi.setSystemTime(Date.now() + 20);
+      vi.advanceTimersByTime(0);
+      expect(socket.writes).toHaveLength(1);
+      expect(coalescer.stats.holdMs).toBe(MAX);
+      const pushed = Date.now();
+      box.push(textFrame(Buffer.from('b')));
+      vi.advanceTimersByTime(MAX - 1);
+      expect(socket.writes).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(socket.at).toEqual([pushed, pushed + MAX]);
+      // That flush was on time and wrote one socket: the next one is immediate again.
+      expect(coalescer.stats.holdMs).toBe(0);
+      box.push(textFrame(Buffer.from('c')));
+      vi.advanceTimersByTime(0);
+      expect(socket.writes).toHaveLength(3);
+      expect(decode(Buffer.concat(socket.writes))).toEqual(['a', 'b', 'c']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -65,3 +65,24 @@ describe('event-loop lag: /metrics and /health', () => {
     }
   });
 });
+
+describe('write coalescing metrics', () => {
+  it('exposes frames per write and the current hold from the coalescer, and nothing without one', async () => {
+    const stats = { writes: 40, frames: 120, lastFramesPerWrite: 3, holdMs: 5 };
+    const m = new GatewayMetrics({ connectionStates: () => ({}), subscriptions: () => 0, coalescer: () => stats });
+    const none = metrics();
+    try {
+      const text = await m.registry.metrics();
+      expect(text).toContain('albatross_coalesced_writes_total 40');
+      expect(text).toContain('albatross_coalesced_frames_total 120');
+      expect(text).toContain('albatross_coalesce_frames_per_write 3');
+      expect(text).toContain('albatross_coalesce_delay_seconds 0.005');
+      stats.holdMs = 0;
+      expect(await m.registry.metrics()).toContain('albatross_coalesce_delay_seconds 0\n');
+      expect(await none.registry.metrics()).not.toContain('albatross_coalesce');
+    } finally {
+      m.stop();
+      none.stop();
+    }
+  });
+});
