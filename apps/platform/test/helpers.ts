@@ -2,37 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { openEventStore, type SqlEventStore } from '@albatross/cqrs';
 import type { CreatedUser, Role, Tenant, TokenResponse } from '@albatross/platform-api';
 import { silentLogger } from '@albatross/server';
-import pg from 'pg';
 import { type Platform, type PlatformOptions, startPlatform } from '../src/index.js';
 
-/** The machine's PostgreSQL (trust auth). Override with ALBATROSS_TEST_PG_URL. */
-export const PG_ADMIN_URL = process.env.ALBATROSS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** A database of its own for one test file. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `albatross_platform_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
+/** A database of its own for one test file (one helper for every platform test). */
+export { createDatabase as createTestDatabase } from './support/services.js';
 
 /** An answer: status, headers and parsed JSON body (null when empty). */
 export interface Answer<T = unknown> {
