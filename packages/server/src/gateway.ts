@@ -431,7 +431,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
    * an HTTP refusal's status or body (only close code 1006), so the handshake
    * completes and the socket is closed at once with 4003 and a reason naming
    * the origin and the setting; no frame is ever read from it, so nothing
-   * reaches the gateway. Not counted as a connection.
+   * reaches the gateway. Not a connection, but it holds an unauthenticated
+   * admission slot until its socket closes.
    */
   const refuseOrigin = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const reason = originRefusal(String(req.headers.origin));
@@ -441,6 +442,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       `upgrade refused: ${reason}`,
     );
     if (socket.destroyed) return;
+    // Until it is gone the socket is an unauthenticated one like any other:
+    // a faked Origin must not be a way around the unauthenticated share.
+    let ticket: AdmissionTicket;
+    try {
+      ticket = admission.admitUnauthenticated(sourceKey(req.socket.remoteAddress));
+    } catch (error) {
+      refuse(req, socket, toAlbatrossError(error));
+      return;
+    }
+    holdUntilClosed(socket, ticket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => {});
       ws.close(CloseCode.FORBIDDEN, reason);

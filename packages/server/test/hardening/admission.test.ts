@@ -1,11 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { type Running, signToken, startGateway, TestClient, UpgradeRefused } from '../support/harness.js';
 
 let running: Running | null = null;
 const sockets: WebSocket[] = [];
+const rawSockets: net.Socket[] = [];
 afterEach(async () => {
   for (const ws of sockets.splice(0)) ws.terminate();
+  for (const raw of rawSockets.splice(0)) raw.destroy();
   await running?.close();
   running = null;
 });
@@ -13,9 +17,9 @@ afterEach(async () => {
 type Outcome = { opened: WebSocket } | { status: number; body: { code?: string; message?: string } };
 
 /** Opens a socket that never authenticates. */
-function openSilent(url: string): Promise<Outcome> {
+function openSilent(url: string, origin?: string): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
     sockets.push(ws);
     ws.on('error', () => {});
     ws.once('open', () => resolve({ opened: ws }));
@@ -33,7 +37,64 @@ function openSilent(url: string): Promise<Outcome> {
 const opened = (outcomes: Outcome[]) => outcomes.filter((o): o is { opened: WebSocket } => 'opened' in o);
 const refused = (outcomes: Outcome[]) => outcomes.filter((o) => 'status' in o);
 
+/**
+ * Completes a WebSocket handshake by hand and then reads nothing and answers
+ * nothing, as a peer that ignores the server's close frame would.
+ */
+function rawHandshake(url: string, origin: string): Promise<net.Socket> {
+  const { port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const raw = net.connect(Number(port), '127.0.0.1');
+    rawSockets.push(raw);
+    raw.once('error', reject);
+    raw.once('data', (chunk: Buffer) => {
+      if (chunk.toString('latin1').startsWith('HTTP/1.1 101')) resolve(raw);
+      else reject(new Error(`no 101: ${chunk.toString('latin1').split('\r\n')[0]}`));
+    });
+    raw.write(
+      [
+        `GET ${pathname} HTTP/1.1`,
+        `Host: 127.0.0.1:${port}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+        'Sec-WebSocket-Version: 13',
+        `Origin: ${origin}`,
+        '',
+        '',
+      ].join('\r\n'),
+    );
+  });
+}
+
 describe('unauthenticated sockets cannot lock authenticated clients out (D4)', () => {
+  it('a browser upgrade refused for its Origin holds an unauthenticated slot until its socket is gone', async () => {
+    // The share is 1 of 10: one socket shows whether refused-Origin upgrades are counted.
+    running = await startGateway({
+      maxConnections: 10,
+      authTimeoutMs: 60_000,
+      allowedOrigins: ['https://app.example.com'],
+    });
+    const url = running.wsUrl;
+    const held = await rawHandshake(url, 'https://evil.example.net');
+    // While it lingers (it never answers the 4003 close), it counts like any socket without a credential.
+    expect(await openSilent(url)).toMatchObject({ status: 429, body: { code: 'CONNECTION_LIMIT' } });
+    expect(await openSilent(url, 'https://evil.example.net')).toMatchObject({ status: 429 });
+    // A credential on the upgrade is still admitted.
+    const bearer = await TestClient.connect(url, { authorization: `Bearer ${await signToken()}` });
+    expect((await bearer.next('welcome')).type).toBe('welcome');
+    bearer.close();
+    // Once it is gone, the slot is free again.
+    held.destroy();
+    await vi.waitFor(
+      async () => {
+        const outcome = await openSilent(url);
+        expect('opened' in outcome).toBe(true);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+  });
+
   it('20 silent sockets on a node capped at 20 do not stop clients with a valid bearer token', async () => {
     running = await startGateway({ maxConnections: 20, authTimeoutMs: 60_000 });
     const url = running.wsUrl;
