@@ -43,6 +43,14 @@ export async function runPlatformCommand(
     adminEmail,
     logger,
   });
+  if (platform.bootstrap) {
+    // Written once, on the start that created the admin; never again (it is not stored anywhere).
+    // Before the `listening` line, so whoever waits for that line has the password already.
+    logger.warn(
+      { email: platform.bootstrap.email, one_time_password: platform.bootstrap.password },
+      'first start: admin created; log in with this one-time password and change it',
+    );
+  }
   logger.info(
     {
       port: platform.port,
@@ -54,11 +62,6 @@ export async function runPlatformCommand(
     'listening',
   );
   if (platform.bootstrap) {
-    // Written once, on the start that created the admin; never again (it is not stored anywhere).
-    logger.warn(
-      { email: platform.bootstrap.email, one_time_password: platform.bootstrap.password },
-      'first start: admin created; log in with this one-time password and change it',
-    );
     process.stderr.write(
       [
         '',

@@ -63,19 +63,17 @@ export async function startPlatform(options: { dataDir?: string; port?: number }
       if (record.msg === 'listening' && typeof record.port === 'number') port = record.port;
       if (typeof record.one_time_password === 'string') password = record.one_time_password;
       if (typeof record.email === 'string') email = record.email;
-      // The password line follows `listening` on a first start: wait a beat for it.
-      if (port !== 0 && (password !== null || record.msg === 'listening')) {
-        setTimeout(() => {
-          clearTimeout(timer);
-          resolve({
-            port,
-            dataDir,
-            oneTimePassword: password,
-            adminEmail: email,
-            child,
-            stop: () => stopChild(child),
-          });
-        }, 300);
+      // On a first start the password line comes just before `listening`.
+      if (record.msg === 'listening' && port !== 0) {
+        clearTimeout(timer);
+        resolve({
+          port,
+          dataDir,
+          oneTimePassword: password,
+          adminEmail: email,
+          child,
+          stop: () => stopChild(child),
+        });
       }
     };
     let buffer = '';
