@@ -155,10 +155,10 @@ export interface GatewayOptions {
   /** Extra delay before a coalesced write, ms (default 0: end of the current turn). Bounded latency for fewer writes. */
   writeCoalesceMs?: number;
   /**
-   * Bound of the load-adaptive write hold, ms (default 5; 0 disables): after
-   * a flush that wrote to many sockets or ran late, the next flush waits until
-   * this long after it so publications share writes. At light load writes
-   * leave at the end of the turn.
+   * Bound of the load-adaptive write hold, ms (default 20; 0 disables):
+   * after a flush that wrote to many sockets or ran late, the next flush
+   * waits as long as that flush took (at most this long) so publications
+   * share writes. At light load writes leave at the end of the turn.
    */
   coalesceMaxDelayMs?: number;
   /**

@@ -26,8 +26,16 @@ export const BUSY_FLUSH_SOCKETS = 256;
  */
 export const BUSY_LAG_MS = 5;
 
-/** Default bound of the adaptive hold, ms (`--coalesce-max-delay-ms`). */
-export const DEFAULT_COALESCE_MAX_DELAY_MS = 5;
+/**
+ * Default bound of the adaptive hold, ms (`--coalesce-max-delay-ms`). The
+ * hold itself is the cost of the busy flush (below), so this bound only
+ * matters when one flush takes longer than it. It has to reach the
+ * interval between publications for any two of them to share a write: with
+ * 2,000 subscribers at 100k deliveries/s publications are 20 ms apart and a
+ * flush takes about 16 ms, so a 5 ms bound merged nothing there (measured,
+ * docs/performance.md).
+ */
+export const DEFAULT_COALESCE_MAX_DELAY_MS = 20;
 
 /** Options of a {@link Coalescer}. */
 export interface CoalescerOptions {
@@ -39,7 +47,8 @@ export interface CoalescerOptions {
   /**
    * Upper bound of the load-adaptive hold, ms (0 disables it). After a busy
    * flush (see {@link BUSY_FLUSH_SOCKETS}, {@link BUSY_LAG_MS}) the next
-   * flush starts no earlier than this long after the busy one ended, so the
+   * flush starts no earlier than that flush's own duration (or the loop's
+   * lag, if longer) after it ended, capped by this bound, so the
    * publications that arrive meanwhile leave in one write per socket. A
    * frame is never held longer than this by the adaptive hold.
    */
@@ -68,10 +77,12 @@ export interface CoalescerStats {
  *
  * Load-adaptive: at light load a flush runs at the end of the turn (no added
  * latency). When the previous flush wrote to many sockets or ran late (the
- * event loop lags), the next one is held until `maxDelayMs` after the
- * previous one ended: publications arriving in that window share each
- * socket's write, so the cost per delivery falls exactly when the node is
- * short of CPU, and a frame waits at most `maxDelayMs` for it.
+ * event loop lags), the next one is held for as long as that flush took
+ * (or as long as the loop lagged), at most `maxDelayMs`, counted from its
+ * end. Publications arriving in that window share each socket's write, so
+ * the writer is busy at most about half the time and the cost per delivery
+ * falls exactly when the node is short of CPU; a publication that comes
+ * after the window is not delayed, and a frame waits at most `maxDelayMs`.
  */
 export class Coalescer {
   private readonly dirty = new Set<Outbox>();
@@ -101,10 +112,15 @@ export class Coalescer {
     this.stats.writes += writes;
     this.stats.frames += frames;
     if (writes > 0) this.stats.lastFramesPerWrite = frames / writes;
+    const ended = this.now();
     const busy = writes >= BUSY_FLUSH_SOCKETS || lagMs >= BUSY_LAG_MS;
-    const hold = busy ? this.maxDelayMs : 0;
+    // Hold as long as the busy flush cost: a fixed hold either merges
+    // nothing (shorter than the gap between publications) or delays frames
+    // more than the load needs; this one grows with the cost of a flush and
+    // keeps the writer's duty cycle near one half.
+    const hold = busy ? Math.min(this.maxDelayMs, Math.max(ended - started, lagMs)) : 0;
     this.stats.holdMs = hold;
-    this.holdUntil = this.now() + hold;
+    this.holdUntil = ended + hold;
   };
 
   /**

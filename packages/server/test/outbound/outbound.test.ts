@@ -112,11 +112,28 @@ describe('Coalescer', () => {
   });
 });
 
-/** A socket that records when (on the fake clock) each write happened. */
+/**
+ * The coalescer's clock in these tests: fake time plus the CPU time the
+ * sockets' writes "cost", so a flush of many sockets takes time as it does
+ * on a real machine (fake timers alone would make every flush instantaneous).
+ */
+class VirtualClock {
+  spent = 0;
+  readonly now = (): number => Date.now() + this.spent;
+}
+
+/** A socket that records when (on the virtual clock) each write happened; each write costs `costMs`. */
 class TimedSocket extends FakeSocket {
   readonly at: number[] = [];
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly costMs: number,
+  ) {
+    super();
+  }
   override write(chunk: Buffer): boolean {
-    this.at.push(Date.now());
+    this.at.push(this.clock.now());
+    this.clock.spent += this.costMs;
     return super.write(chunk);
   }
 }
@@ -125,26 +142,33 @@ describe('Coalescer, load-adaptive hold', () => {
   const MAX = 4;
   // Fake timers drive every schedule (setImmediate, setTimeout) and the clock
   // the coalescer reads, so the assertions hold on any machine at any load.
-  const adaptive = (maxDelayMs = MAX) => new Coalescer({ maxDelayMs, now: () => Date.now() });
+  const adaptive = (clock: VirtualClock, maxDelayMs = MAX) => new Coalescer({ maxDelayMs, now: clock.now });
 
-  /** Publishes `count` numbered frames to every socket, one publication every `everyMs`. */
-  function publishRun(sockets: number, count: number, everyMs: number, maxDelayMs = MAX) {
-    const coalescer = adaptive(maxDelayMs);
-    const socks = Array.from({ length: sockets }, () => new TimedSocket());
+  /**
+   * Publishes `count` numbered frames to every socket, one publication every
+   * `everyMs`, each socket write costing `costMs` of the clock.
+   */
+  function publishRun(sockets: number, count: number, everyMs: number, maxDelayMs = MAX, costMs = 0.02) {
+    const clock = new VirtualClock();
+    const coalescer = adaptive(clock, maxDelayMs);
+    const socks = Array.from({ length: sockets }, () => new TimedSocket(clock, costMs));
     const boxes = socks.map((s) => coalescer.outbox(s));
     const pushedAt: number[] = [];
     for (let n = 0; n < count; n++) {
-      pushedAt.push(Date.now());
+      pushedAt.push(clock.now());
       const frame = textFrame(Buffer.from(`{"n":${n}}`));
       for (const box of boxes) box.push(frame);
       vi.advanceTimersByTime(everyMs);
     }
-    vi.advanceTimersByTime(MAX * 10);
-    return { coalescer, socks, pushedAt };
+    vi.advanceTimersByTime(Math.max(maxDelayMs, MAX) * 10);
+    return { coalescer, socks, pushedAt, flushMs: sockets * costMs };
   }
 
-  /** Every socket got 0..count-1 exactly once, in order, and no frame waited longer than the bound. */
-  function expectComplete(socks: TimedSocket[], pushedAt: number[], boundMs: number): void {
+  /**
+   * Every socket got 0..count-1 exactly once, in order, and no frame waited
+   * longer than `holdMs` plus the time the flush took to reach its socket.
+   */
+  function expectComplete(socks: TimedSocket[], pushedAt: number[], holdMs: number, flushMs: number): void {
     for (const socket of socks) {
       const seen: number[] = [];
       socket.writes.forEach((bytes, i) => {
@@ -153,7 +177,7 @@ describe('Coalescer, load-adaptive hold', () => {
           seen.push(n);
           const waited = (socket.at[i] as number) - (pushedAt[n] as number);
           expect(waited).toBeGreaterThanOrEqual(0);
-          expect(waited).toBeLessThanOrEqual(boundMs);
+          expect(waited).toBeLessThanOrEqual(holdMs + flushMs + 1e-6);
         }
       });
       expect(seen).toEqual(pushedAt.map((_, n) => n));
@@ -164,8 +188,8 @@ describe('Coalescer, load-adaptive hold', () => {
     vi.useFakeTimers();
     try {
       // 10 sockets per publication, one publication every 2 ms: below the busy threshold.
-      const { coalescer, socks, pushedAt } = publishRun(10, 20, 2);
-      expectComplete(socks, pushedAt, 0);
+      const { coalescer, socks, pushedAt, flushMs } = publishRun(10, 20, 2);
+      expectComplete(socks, pushedAt, 0, flushMs);
       for (const socket of socks) expect(socket.writes).toHaveLength(20);
       expect(coalescer.stats.holdMs).toBe(0);
       expect(coalescer.stats.frames / coalescer.stats.writes).toBe(1);
@@ -177,9 +201,10 @@ describe('Coalescer, load-adaptive hold', () => {
   it('at heavy load holds the next flush so that writes carry several frames, never past the bound', () => {
     vi.useFakeTimers();
     try {
-      // 300 sockets per publication (busy), one publication every 1 ms for 40 ms.
-      const { coalescer, socks, pushedAt } = publishRun(300, 40, 1);
-      expectComplete(socks, pushedAt, MAX);
+      // 300 sockets per publication (busy, a flush costs 6 ms > the 4 ms bound),
+      // one publication every 1 ms for 40 ms.
+      const { coalescer, socks, pushedAt, flushMs } = publishRun(300, 40, 1);
+      expectComplete(socks, pushedAt, MAX, flushMs);
       for (const socket of socks) expect(socket.writes.length).toBeLessThan(20);
       expect(coalescer.stats.frames).toBe(300 * 40);
       expect(coalescer.stats.frames / coalescer.stats.writes).toBeGreaterThanOrEqual(3);
@@ -190,11 +215,30 @@ describe('Coalescer, load-adaptive hold', () => {
     }
   });
 
+  it('holds for as long as the busy flush took, not the whole bound', () => {
+    vi.useFakeTimers();
+    try {
+      // A flush of 300 sockets costs 3 ms; the bound is far above it. One
+      // publication every 2 ms: a flush every 2 ms would keep the writer busy
+      // all the time, a 3 ms hold after each flush merges two publications.
+      const { coalescer, socks, pushedAt, flushMs } = publishRun(300, 30, 2, 50, 0.01);
+      expect(coalescer.stats.holdMs).toBeCloseTo(3, 6);
+      expectComplete(socks, pushedAt, 3, flushMs);
+      expect(coalescer.stats.frames).toBe(300 * 30);
+      // Without the hold every write carries one frame; with it (the write
+      // cost moves the coalescer's clock, not the fake timers, so fewer
+      // publications fall into each hold than on a real machine) about 1.4.
+      expect(coalescer.stats.frames / coalescer.stats.writes).toBeGreaterThan(1.3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('with the hold disabled (0) every publication is its own write even at heavy load', () => {
     vi.useFakeTimers();
     try {
-      const { coalescer, socks, pushedAt } = publishRun(300, 10, 1, 0);
-      expectComplete(socks, pushedAt, 0);
+      const { coalescer, socks, pushedAt, flushMs } = publishRun(300, 10, 1, 0);
+      expectComplete(socks, pushedAt, 0, flushMs * 10);
       for (const socket of socks) expect(socket.writes).toHaveLength(10);
       expect(coalescer.stats.holdMs).toBe(0);
     } finally {
@@ -205,17 +249,23 @@ describe('Coalescer, load-adaptive hold', () => {
   it('does not delay a publication that comes long after a busy flush', () => {
     vi.useFakeTimers();
     try {
-      const coalescer = adaptive();
-      const socks = Array.from({ length: 300 }, () => new TimedSocket());
+      const clock = new VirtualClock();
+      const coalescer = adaptive(clock);
+      // 300 sockets at 0.02 ms: the flush costs 6 ms, so the hold is the 4 ms bound.
+      const socks = Array.from({ length: 300 }, () => new TimedSocket(clock, 0.02));
       const boxes = socks.map((s) => coalescer.outbox(s));
       for (const box of boxes) box.push(textFrame(Buffer.from('a')));
       vi.advanceTimersByTime(0);
       expect(coalescer.stats.holdMs).toBe(MAX);
+      const firstEnded = clock.now();
       vi.advanceTimersByTime(MAX + 1);
-      const sentAt = Date.now();
+      const sentAt = clock.now();
+      expect(sentAt - firstEnded).toBe(MAX + 1);
       for (const box of boxes) box.push(textFrame(Buffer.from('b')));
       vi.advanceTimersByTime(0);
-      for (const socket of socks) expect(socket.at).toEqual([sentAt - MAX - 1, sentAt]);
+      // The second flush started the moment 'b' was queued: its first write is at sentAt.
+      expect(socks[0]?.at[1]).toBe(sentAt);
+      for (const socket of socks) expect(socket.writes).toHaveLength(2);
     } finally {
       vi.useRealTimers();
     }
@@ -224,16 +274,18 @@ describe('Coalescer, load-adaptive hold', () => {
   it('a lagging event loop turns the hold on for a few sockets too, and light load turns it off again', () => {
     vi.useFakeTimers();
     try {
-      const coalescer = adaptive();
-      const socket = new TimedSocket();
+      const clock = new VirtualClock();
+      const coalescer = adaptive(clock);
+      const socket = new TimedSocket(clock, 0);
       const box = coalescer.outbox(socket);
       box.push(textFrame(Buffer.from('a')));
       // The turn that queued the frame ran long: the flush starts 20 ms late.
       vi.setSystemTime(Date.now() + 20);
       vi.advanceTimersByTime(0);
       expect(socket.writes).toHaveLength(1);
+      // The hold follows the lag (20 ms), capped by the bound.
       expect(coalescer.stats.holdMs).toBe(MAX);
-      const pushed = Date.now();
+      const pushed = clock.now();
       box.push(textFrame(Buffer.from('b')));
       vi.advanceTimersByTime(MAX - 1);
       expect(socket.writes).toHaveLength(1);
