@@ -47,6 +47,10 @@ export interface StepRecord extends StepOutcome {
   serverDeliveries: number | null;
   /** Frames per socket write by the server's own count (`albatross_coalesced_*`), when it has one. */
   serverFramesPerWrite: number | null;
+  /** Mean duration of the gateway's coalesced flushes during the step, ms (its own counters). */
+  serverFlushMs: number | null;
+  /** Share of the step the gateway spent in those flushes (the socket writes' duty cycle). */
+  serverFlushShare: number | null;
 }
 
 export interface StepContext {
@@ -112,6 +116,8 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
   const serverDeliveries = metrics0 && metrics1 ? metrics1.deliveries - metrics0.deliveries : null;
   const serverWrites = metrics0 && metrics1 ? metrics1.writes - metrics0.writes : 0;
   const serverFrames = metrics0 && metrics1 ? metrics1.frames - metrics0.frames : 0;
+  const serverFlushes = metrics0 && metrics1 ? metrics1.flushes - metrics0.flushes : 0;
+  const serverFlushS = metrics0 && metrics1 ? metrics1.flushSeconds - metrics0.flushSeconds : 0;
   const serverCpuS = server1 - server0;
   const machineBusy = delta(machine0.busy, machine1.busy);
   const foreign = Math.max(0, machineBusy - serverCpuS - (lg1 - lg0));
@@ -142,6 +148,8 @@ export async function measureStep(ctx: StepContext, plan: StepPlan): Promise<Ste
     seconds: round(seconds, 2),
     serverDeliveries,
     serverFramesPerWrite: serverWrites > 0 ? round(serverFrames / serverWrites, 2) : null,
+    serverFlushMs: serverFlushes > 0 ? round((serverFlushS * 1000) / serverFlushes, 2) : null,
+    serverFlushShare: serverFlushes > 0 ? round(serverFlushS / seconds) : null,
     ...(serverDeliveries !== null && serverDeliveries !== taken.frames ? { mismatch: true } : {}),
   };
 }
@@ -150,16 +158,20 @@ interface ServerCounters {
   deliveries: number;
   writes: number;
   frames: number;
+  flushes: number;
+  flushSeconds: number;
 }
 
 /** Sums the gateway's delivery and write counters over its nodes' /metrics (one GET each, 5 s at most). */
 export async function serverCounters(nodes: readonly Endpoint[]): Promise<ServerCounters> {
-  const total: ServerCounters = { deliveries: 0, writes: 0, frames: 0 };
+  const total: ServerCounters = { deliveries: 0, writes: 0, frames: 0, flushes: 0, flushSeconds: 0 };
   for (const node of nodes) {
     const text = await fetchText(node, '/metrics');
     total.deliveries += counterValue(text, 'albatross_deliveries_total');
     total.writes += counterValue(text, 'albatross_coalesced_writes_total');
     total.frames += counterValue(text, 'albatross_coalesced_frames_total');
+    total.flushes += counterValue(text, 'albatross_coalesce_flushes_total');
+    total.flushSeconds += counterValue(text, 'albatross_coalesce_flush_seconds_total');
   }
   return total;
 }

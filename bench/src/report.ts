@@ -58,6 +58,20 @@ export function markdown(results: Results, command: string): string {
       `| ${LABELS[s.system]} | ${s.searchMode} | ${n(s.strictSaturation)} | ${n(s.strictUsPerDelivery, 2)} µs | ${fixedRates.map((r) => `${n(s.p99At[r], 1)} ms`).join(' | ')} | ${n(s.serverFramesPerWrite, 2)} | ${s.system.startsWith('albatross') ? s.mismatches : '–'} |`,
     );
   lines.push('');
+  const at100k = sums.filter((s) => s.system.startsWith('albatross') && s.p99At100k !== null);
+  if (at100k.length > 0) {
+    lines.push(
+      "The fixed step at 100k deliveries/s attempted, by the gateway's own counters (medians): frames per socket write, the mean coalesced flush and the share of the step spent in flushes (the socket writes' duty cycle). A frame published while a flush runs waits for it, then for the hold, then for its own socket's turn in the next flush.",
+    );
+    lines.push('');
+    lines.push("| system | p50 | p99 | frames per write | mean flush | flushes' share of the step |");
+    lines.push('|---|---|---|---|---|---|');
+    for (const s of at100k)
+      lines.push(
+        `| ${LABELS[s.system]} | ${n(s.at100k.p50, 1)} ms | ${n(s.p99At100k, 1)} ms | ${n(s.at100k.framesPerWrite, 2)} | ${n(s.at100k.flushMs, 2)} ms | ${n(s.at100k.flushShare, 2)} |`,
+      );
+    lines.push('');
+  }
   lines.push('### Targets (issues 6 and 14)');
   lines.push('');
   lines.push('| target | goal | measured | ratio | met |');

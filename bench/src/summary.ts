@@ -45,6 +45,13 @@ export interface SystemSummary {
   searchBounded: boolean;
   p99At100k: number | null;
   lostAt100k: number | null;
+  /** Medians of the fixed 100k step: p50, the gateway's frames per write, mean flush and the flushes' share of the step. */
+  at100k: {
+    p50: number | null;
+    framesPerWrite: number | null;
+    flushMs: number | null;
+    flushShare: number | null;
+  };
   /** Median p99 (ms) of the fixed steps by attempted rate (20k, 50k, 100k). */
   p99At: Record<string, number | null>;
   /** Which search decided `saturation` (strict unless `--search lookahead`). */
@@ -102,6 +109,12 @@ export function summarizeRuns(runs: FanoutRun[], memory: MemoryRun[] = []): Syst
       searchBounded: mine.length > 0 && mine.every((r) => r.search.stoppedBy !== 'failed'),
       p99At100k: med(mine.map((r) => r.fixed?.latency.p99)),
       lostAt100k: med(mine.map((r) => r.fixed?.lost)),
+      at100k: {
+        p50: med(mine.map((r) => r.fixed?.latency.p50)),
+        framesPerWrite: med(mine.map((r) => r.fixed?.serverFramesPerWrite)),
+        flushMs: med(mine.map((r) => r.fixed?.serverFlushMs)),
+        flushShare: med(mine.map((r) => r.fixed?.serverFlushShare)),
+      },
       p99At: Object.fromEntries(
         [...new Set(mine.flatMap((r) => (r.fixedSteps ?? []).map((s) => s.attempted)))]
           .sort((a, b) => a - b)

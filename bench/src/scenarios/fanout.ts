@@ -72,7 +72,7 @@ export async function runFanout(
         fixedSteps.push(step);
         if (rate === cfg.fixedRate) fixed = step;
         log(
-          `  ${name} at ${rate}/s: p99 ${step.latency.p99} ms, lost ${step.lost}, srv ${step.serverUsPerDelivery} us/d${step.serverFramesPerWrite === null ? '' : `, ${step.serverFramesPerWrite} frames/write`}${step.mismatch ? `, MISMATCH: server counted ${step.serverDeliveries}, load generator ${step.deliveries}` : ''}`,
+          `  ${name} at ${rate}/s: p99 ${step.latency.p99} ms, lost ${step.lost}, srv ${step.serverUsPerDelivery} us/d${step.serverFramesPerWrite === null ? '' : `, ${step.serverFramesPerWrite} frames/write`}${step.serverFlushMs === null ? '' : `, flush ${step.serverFlushMs} ms (busy ${step.serverFlushShare})`}${step.mismatch ? `, MISMATCH: server counted ${step.serverDeliveries}, load generator ${step.deliveries}` : ''}`,
         );
       }
     }
@@ -80,7 +80,7 @@ export async function runFanout(
       async (rate) => {
         const step = await measureStep(ctx, plan(rate, cfg.stepMs));
         log(
-          `  ${name} r${round} ${Math.round(rate)}/s -> ${step.achieved}/s p99 ${step.latency.p99} ms lost ${step.lost} srv ${step.serverUsPerDelivery} us/d lg ${step.loadGenCpuShare} other ${step.foreignCpuShare}${step.serverFramesPerWrite === null ? '' : ` fpw ${step.serverFramesPerWrite}`}${step.mismatch ? ` MISMATCH (server ${step.serverDeliveries}, load generator ${step.deliveries})` : ''}${step.quietWaitMs > 500 ? ` (waited ${step.quietWaitMs} ms for quiet)` : ''}`,
+          `  ${name} r${round} ${Math.round(rate)}/s -> ${step.achieved}/s p99 ${step.latency.p99} ms lost ${step.lost} srv ${step.serverUsPerDelivery} us/d lg ${step.loadGenCpuShare} other ${step.foreignCpuShare}${step.serverFramesPerWrite === null ? '' : ` fpw ${step.serverFramesPerWrite} flush ${step.serverFlushMs} ms`}${step.mismatch ? ` MISMATCH (server ${step.serverDeliveries}, load generator ${step.deliveries})` : ''}${step.quietWaitMs > 500 ? ` (waited ${step.quietWaitMs} ms for quiet)` : ''}`,
         );
         return step;
       },

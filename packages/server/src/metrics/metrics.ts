@@ -152,6 +152,16 @@ export class GatewayMetrics {
         'Frames carried by those writes (frames per write = this / albatross_coalesced_writes_total)',
         () => coalescer().frames,
       );
+      counterOf(
+        'albatross_coalesce_flushes_total',
+        'Coalesced flushes that wrote at least one socket',
+        () => coalescer().flushes,
+      );
+      counterOf(
+        'albatross_coalesce_flush_seconds_total',
+        'Time spent in those flushes (its rate is the share of a core the socket writes take; over albatross_coalesce_flushes_total, the mean flush)',
+        () => coalescer().flushMs / 1000,
+      );
       new Gauge({
         name: 'albatross_coalesce_frames_per_write',
         help: 'Frames per socket write in the most recent coalesced flush',

@@ -67,6 +67,10 @@ export interface CoalescerStats {
   lastFramesPerWrite: number;
   /** The hold the next flush gets after the most recent one, ms (0 at light load). */
   holdMs: number;
+  /** Flushes that wrote at least one socket. */
+  flushes: number;
+  /** Time those flushes took, ms (its rate is the writer's duty cycle). */
+  flushMs: number;
 }
 
 /**
@@ -94,7 +98,7 @@ export class Coalescer {
   private readonly delayMs: number;
   private readonly maxDelayMs: number;
   private readonly now: () => number;
-  readonly stats: CoalescerStats = { writes: 0, frames: 0, lastFramesPerWrite: 0, holdMs: 0 };
+  readonly stats: CoalescerStats = { writes: 0, frames: 0, lastFramesPerWrite: 0, holdMs: 0, flushes: 0, flushMs: 0 };
   private readonly run = (): void => {
     this.scheduled = false;
     const started = this.now();
@@ -109,10 +113,14 @@ export class Coalescer {
       }
     }
     this.dirty.clear();
+    const ended = this.now();
     this.stats.writes += writes;
     this.stats.frames += frames;
-    if (writes > 0) this.stats.lastFramesPerWrite = frames / writes;
-    const ended = this.now();
+    if (writes > 0) {
+      this.stats.lastFramesPerWrite = frames / writes;
+      this.stats.flushes += 1;
+      this.stats.flushMs += ended - started;
+    }
     const busy = writes >= BUSY_FLUSH_SOCKETS || lagMs >= BUSY_LAG_MS;
     // Hold as long as the busy flush cost: a fixed hold either merges
     // nothing (shorter than the gap between publications) or delays frames

@@ -223,6 +223,8 @@ describe('Coalescer, load-adaptive hold', () => {
       // all the time, a 3 ms hold after each flush merges two publications.
       const { coalescer, socks, pushedAt, flushMs } = publishRun(300, 30, 2, 50, 0.01);
       expect(coalescer.stats.holdMs).toBeCloseTo(3, 6);
+      // Every flush wrote all 300 sockets at 0.01 ms each.
+      expect(coalescer.stats.flushMs).toBeCloseTo(coalescer.stats.flushes * 3, 6);
       expectComplete(socks, pushedAt, 3, flushMs);
       expect(coalescer.stats.frames).toBe(300 * 30);
       // Without the hold every write carries one frame; with it (the write

@@ -68,7 +68,7 @@ describe('event-loop lag: /metrics and /health', () => {
 
 describe('write coalescing metrics', () => {
   it('exposes frames per write and the current hold from the coalescer, and nothing without one', async () => {
-    const stats = { writes: 40, frames: 120, lastFramesPerWrite: 3, holdMs: 5 };
+    const stats = { writes: 40, frames: 120, lastFramesPerWrite: 3, holdMs: 5, flushes: 8, flushMs: 36 };
     const m = new GatewayMetrics({ connectionStates: () => ({}), subscriptions: () => 0, coalescer: () => stats });
     const none = metrics();
     try {
@@ -77,6 +77,8 @@ describe('write coalescing metrics', () => {
       expect(text).toContain('albatross_coalesced_frames_total 120');
       expect(text).toContain('albatross_coalesce_frames_per_write 3');
       expect(text).toContain('albatross_coalesce_delay_seconds 0.005');
+      expect(text).toContain('albatross_coalesce_flushes_total 8');
+      expect(text).toContain('albatross_coalesce_flush_seconds_total 0.036');
       stats.holdMs = 0;
       expect(await m.registry.metrics()).toContain('albatross_coalesce_delay_seconds 0\n');
       expect(await none.registry.metrics()).not.toContain('albatross_coalesce');
