@@ -21,13 +21,6 @@ const CONCAT_LIMIT = 64 * 1024;
 export const BUSY_FLUSH_SOCKETS = 256;
 
 /**
- * A pass writes this many sockets, then yields to the event loop: a flush
- * to thousands of sockets takes tens of milliseconds, and publications (and
- * pings, and upgrades) should not wait for all of it.
- */
-export const FLUSH_CHUNK_SOCKETS = 256;
-
-/**
  * A flush that ran this much later than it was due shows a lagging event
  * loop (the turn that scheduled it was long): the node is busy too.
  */
@@ -94,104 +87,59 @@ export interface CoalescerStats {
  * the writer is busy at most about half the time and the cost per delivery
  * falls exactly when the node is short of CPU; a publication that comes
  * after the window is not delayed, and a frame waits at most `maxDelayMs`.
- *
- * A pass over more than {@link FLUSH_CHUNK_SOCKETS} sockets yields to the
- * event loop between chunks; a frame queued meanwhile for a socket the pass
- * has not reached yet leaves in that socket's write of this pass.
  */
 export class Coalescer {
-  /** Outboxes with frames for the next pass. */
-  private dirty = new Set<Outbox>();
-  /** The outboxes of the pass in progress, and where it is (null: no pass running). */
-  private passing: Iterator<Outbox> | null = null;
-  private passStats = { writes: 0, frames: 0, repeats: 0, writeMs: 0, lagMs: 0 };
-  /** Number of the pass in progress or the last one (passes count from 1). */
-  private passNo = 0;
+  private readonly dirty = new Set<Outbox>();
   private scheduled = false;
-  /** When the scheduled pass is due (ms on {@link now}); for the lag measure. */
+  /** When the scheduled flush is due (ms on {@link now}); for the lag measure. */
   private dueAt = 0;
-  /** Earliest start of the next pass: the end of the last one plus its hold. */
+  /** Earliest start of the next flush: the end of the last flush plus its hold. */
   private holdUntil = 0;
+  /** Number of the last flush (flushes count from 1). */
+  private flushNo = 0;
   private readonly delayMs: number;
   private readonly maxDelayMs: number;
   private readonly now: () => number;
   readonly stats: CoalescerStats = { writes: 0, frames: 0, lastFramesPerWrite: 0, holdMs: 0, flushes: 0, flushMs: 0 };
-
-  /** Starts a pass over every outbox marked so far. */
   private readonly run = (): void => {
     this.scheduled = false;
     const started = this.now();
-    this.passNo += 1;
-    this.passStats = { writes: 0, frames: 0, repeats: 0, writeMs: 0, lagMs: started - this.dueAt };
-    const outboxes = this.dirty;
-    this.dirty = new Set();
-    this.passing = outboxes.values();
-    this.chunk();
-  };
-
-  /**
-   * Writes the next {@link FLUSH_CHUNK_SOCKETS} sockets of the pass, then
-   * yields to the event loop until the pass is done. Publications handled in
-   * between join the writes of the sockets this pass has not reached yet, so
-   * a frame published during a long pass waits for the rest of it at most,
-   * not for all of it and then the next one.
-   */
-  private readonly chunk = (): void => {
-    const pass = this.passing;
-    if (pass === null) return;
-    const started = this.now();
-    const passNo = this.passNo;
+    const lagMs = started - this.dueAt;
+    const flushNo = ++this.flushNo;
     let writes = 0;
     let frames = 0;
     let repeats = 0;
-    let done = false;
-    for (let n = 0; n < FLUSH_CHUNK_SOCKETS; n++) {
-      const next = pass.next();
-      if (next.done === true) {
-        done = true;
-        break;
-      }
-      const outbox = next.value;
+    for (const outbox of this.dirty) {
       const written = outbox.flush();
       if (written > 0) {
         writes += 1;
         frames += written;
-        if (outbox.lastPass === passNo - 1 && outbox.lastPass > 0) repeats += 1;
-        outbox.lastPass = passNo;
+        if (outbox.lastFlush === flushNo - 1 && outbox.lastFlush > 0) repeats += 1;
+        outbox.lastFlush = flushNo;
       }
     }
+    this.dirty.clear();
     const ended = this.now();
-    const ps = this.passStats;
-    ps.writes += writes;
-    ps.frames += frames;
-    ps.repeats += repeats;
-    ps.writeMs += ended - started;
     this.stats.writes += writes;
     this.stats.frames += frames;
-    if (!done) {
-      setImmediate(this.chunk);
-      return;
-    }
-    this.passing = null;
-    if (ps.writes > 0) {
-      this.stats.lastFramesPerWrite = ps.frames / ps.writes;
+    if (writes > 0) {
+      this.stats.lastFramesPerWrite = frames / writes;
       this.stats.flushes += 1;
-      this.stats.flushMs += ps.writeMs;
+      this.stats.flushMs += ended - started;
     }
-    const busy = ps.writes >= BUSY_FLUSH_SOCKETS || ps.lagMs >= BUSY_LAG_MS;
-    // Hold as long as the busy pass spent writing: a fixed hold either
-    // merges nothing (shorter than the gap between publications) or delays
-    // frames more than the load needs; this one grows with the cost of a
-    // pass and keeps the writer's duty cycle near one half. Scaled by the
-    // share of sockets this pass wrote that the previous one wrote too: a
-    // hold merges frames only for sockets that get them pass after pass (one
-    // busy channel), not when every pass reaches other sockets (many quiet
+    const busy = writes >= BUSY_FLUSH_SOCKETS || lagMs >= BUSY_LAG_MS;
+    // Hold as long as the busy flush took: a fixed hold either merges
+    // nothing (shorter than the gap between publications) or delays frames
+    // more than the load needs; this one grows with the cost of a flush and
+    // keeps the writer's duty cycle near one half. Scaled by the share of
+    // sockets this flush wrote that the previous one wrote too: a hold
+    // merges frames only for sockets that get them flush after flush (a busy
+    // channel), not when every flush reaches other sockets (many quiet
     // channels), where it would only add latency.
-    const repeatShare = ps.writes > 0 ? ps.repeats / ps.writes : 0;
-    const hold = busy ? Math.min(this.maxDelayMs, Math.max(ps.writeMs, ps.lagMs) * repeatShare) : 0;
+    const repeatShare = writes > 0 ? repeats / writes : 0;
+    const hold = busy ? Math.min(this.maxDelayMs, Math.max(ended - started, lagMs) * repeatShare) : 0;
     this.stats.holdMs = hold;
     this.holdUntil = ended + hold;
-    if (this.dirty.size > 0) this.schedule();
   };
 
   /**
@@ -213,15 +161,10 @@ export class Coalescer {
   /** @internal */
   mark(outbox: Outbox): void {
     this.dirty.add(outbox);
-    // A pass in progress schedules the next one when it ends.
-    if (this.scheduled || this.passing !== null) return;
-    this.schedule();
-  }
-
-  private schedule(): void {
+    if (this.scheduled) return;
     this.scheduled = true;
     const now = this.now();
-    // The hold counts from the end of the busy pass, so a publication that
+    // The hold counts from the end of the busy flush, so a publication that
     // comes long after it is not delayed at all, and none waits more than
     // maxDelayMs for the adaptive part.
     const wait = Math.max(this.delayMs, this.holdUntil - now);
@@ -240,8 +183,8 @@ export class Outbox {
   private frames: Buffer[] = [];
   private bytes = 0;
   private dead = false;
-  /** The coalescer's pass that last wrote here (0: none); tells whether sockets repeat from pass to pass. */
-  lastPass = 0;
+  /** The coalescer's flush that last wrote here (0: none); tells whether sockets repeat from flush to flush. */
+  lastFlush = 0;
 
   constructor(
     private readonly socket: WritableSocket,

@@ -11,7 +11,7 @@ const { Receiver } = createRequire(import.meta.url)('ws') as {
   };
 };
 
-import { Coalescer, FLUSH_CHUNK_SOCKETS, type WritableSocket } from '../../src/outbound/coalescer.js';
+import { Coalescer, type WritableSocket } from '../../src/outbound/coalescer.js';
 import { textFrame } from '../../src/outbound/frame.js';
 
 /** Parses frames with ws's own receiver, as a client would (server frames are unmasked). */
@@ -166,8 +166,7 @@ describe('Coalescer, load-adaptive hold', () => {
 
   /**
    * Every socket got 0..count-1 exactly once, in order, and no frame waited
-   * longer than the rest of a pass in progress, the hold, and the time the
-   * next pass took to reach its socket.
+   * longer than `holdMs` plus the time the flush took to reach its socket.
    */
   function expectComplete(socks: TimedSocket[], pushedAt: number[], holdMs: number, flushMs: number): void {
     for (const socket of socks) {
@@ -178,7 +177,7 @@ describe('Coalescer, load-adaptive hold', () => {
           seen.push(n);
           const waited = (socket.at[i] as number) - (pushedAt[n] as number);
           expect(waited).toBeGreaterThanOrEqual(0);
-          expect(waited).toBeLessThanOrEqual(flushMs + holdMs + flushMs + 1e-6);
+          expect(waited).toBeLessThanOrEqual(holdMs + flushMs + 1e-6);
         }
       });
       expect(seen).toEqual(pushedAt.map((_, n) => n));
@@ -223,7 +222,7 @@ describe('Coalescer, load-adaptive hold', () => {
       // publication every 2 ms: a flush every 2 ms would keep the writer busy
       // all the time, a 3 ms hold after each flush merges two publications.
       const { coalescer, socks, pushedAt, flushMs } = publishRun(300, 30, 2, 50, 0.01);
-      // The last pass's writing time (at most the 3 ms of a whole pass), not the bound.
+      // The last flush's duration (3 ms for all 300 sockets), not the bound.
       expect(coalescer.stats.holdMs).toBeGreaterThan(2);
       expect(coalescer.stats.holdMs).toBeLessThanOrEqual(3 + 1e-6);
       // Writing time is counted per write: 0.01 ms each.
@@ -253,11 +252,9 @@ describe('Coalescer, load-adaptive hold', () => {
 
   it('does not delay a publication that comes long after a busy flush', () => {
     vi.useFakeTimers();
-    // Runs a pass to its end: it yields between chunks, and advancing by 0
-    // does not run an immediate queued by an immediate. No timeout is pending
-    // at either call, so the clock does not move.
+    // Runs the flush queued by setImmediate (no timeout is pending: the clock does not move).
     const settle = (): void => {
-      for (let i = 0; i < 4; i++) vi.advanceTimersToNextTimer();
+      vi.advanceTimersByTime(0);
     };
     try {
       const clock = new VirtualClock();
@@ -265,7 +262,7 @@ describe('Coalescer, load-adaptive hold', () => {
       // 300 sockets at 0.02 ms: the flush costs 6 ms, so the hold is the 4 ms bound.
       const socks = Array.from({ length: 300 }, () => new TimedSocket(clock, 0.02));
       const boxes = socks.map((s) => coalescer.outbox(s));
-      // The first pass has no previous one to repeat: no hold yet.
+      // The first flush has no previous one to repeat: no hold yet.
       for (const box of boxes) box.push(textFrame(Buffer.from('0')));
       settle();
       expect(coalescer.stats.holdMs).toBe(0);
@@ -279,38 +276,9 @@ describe('Coalescer, load-adaptive hold', () => {
       expect(sentAt - firstEnded).toBe(MAX + 1);
       for (const box of boxes) box.push(textFrame(Buffer.from('b')));
       settle();
-      // The third pass started the moment 'b' was queued: its first write is at sentAt.
+      // The third flush started the moment 'b' was queued: its first write is at sentAt.
       expect(socks[0]?.at[2]).toBe(sentAt);
       for (const socket of socks) expect(socket.writes).toHaveLength(3);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-
-  it('a long pass yields between chunks; a frame queued meanwhile joins the writes the pass has not made yet', () => {
-    vi.useFakeTimers();
-    try {
-      const clock = new VirtualClock();
-      const coalescer = adaptive(clock);
-      const count = FLUSH_CHUNK_SOCKETS * 2 + 88;
-      const socks = Array.from({ length: count }, () => new TimedSocket(clock, 0));
-      const boxes = socks.map((s) => coalescer.outbox(s));
-      for (const box of boxes) box.push(textFrame(Buffer.from('a')));
-      // The pass starts and writes its first chunk, then yields.
-      vi.advanceTimersToNextTimer();
-      const written = socks.filter((s) => s.writes.length > 0).length;
-      expect(written).toBe(FLUSH_CHUNK_SOCKETS);
-      // A publication handled between two chunks.
-      for (const box of boxes) box.push(textFrame(Buffer.from('b')));
-      vi.advanceTimersByTime(MAX * 10);
-      socks.forEach((socket, i) => {
-        expect(decode(Buffer.concat(socket.writes))).toEqual(['a', 'b']);
-        // Reached before 'b': two writes; after: one write carrying both.
-        expect(socket.writes).toHaveLength(i < FLUSH_CHUNK_SOCKETS ? 2 : 1);
-      });
-      expect(coalescer.stats.frames).toBe(count * 2);
-      expect(coalescer.stats.writes).toBe(count + FLUSH_CHUNK_SOCKETS);
-      expect(coalescer.stats.flushes).toBe(2);
     } finally {
       vi.useRealTimers();
     }
@@ -350,12 +318,12 @@ describe('Coalescer, load-adaptive hold', () => {
     }
   });
 
-  it('does not hold when every busy pass reaches other sockets (many quiet channels): nothing would merge', () => {
+  it('does not hold when every busy flush reaches other sockets (many quiet channels): nothing would merge', () => {
     vi.useFakeTimers();
     try {
       const clock = new VirtualClock();
       const coalescer = adaptive(clock, 50);
-      // 10 groups of 300 sockets (busy passes, 6 ms each); one publication per
+      // 10 groups of 300 sockets (busy flushes, 6 ms each); one publication per
       // group in turn, every 2 ms: a socket gets a frame every 20 ms.
       const groups = Array.from({ length: 10 }, () => Array.from({ length: 300 }, () => new TimedSocket(clock, 0.02)));
       const boxes = groups.map((g) => g.map((s) => coalescer.outbox(s)));
@@ -370,14 +338,14 @@ describe('Coalescer, load-adaptive hold', () => {
       expect(coalescer.stats.holdMs).toBe(0);
       expect(coalescer.stats.frames).toBe(30 * 300);
       expect(coalescer.stats.writes).toBe(30 * 300);
-      // No frame waited for a hold: at most for a pass in progress and its own
-      // (6 ms each; a 6 ms hold would allow 18).
+      // No frame waited for a hold, only for its own flush to reach its socket
+      // (6 ms at most; with a hold of the flush's duration, 12).
       groups.forEach((group, g) => {
         for (const socket of group) {
           socket.writes.forEach((bytes, i) => {
             const n = (JSON.parse(decode(bytes)[0] as string) as { n: number }).n;
             expect(n % 10).toBe(g);
-            expect((socket.at[i] as number) - (pushedAt[n] as number)).toBeLessThanOrEqual(12 + 1e-6);
+            expect((socket.at[i] as number) - (pushedAt[n] as number)).toBeLessThanOrEqual(6 + 1e-6);
           });
         }
       });
