@@ -157,7 +157,7 @@ export interface GatewayOptions {
   /**
    * Bound of the load-adaptive write hold, ms (default 20; 0 disables):
    * after a flush that wrote to many sockets or ran late, the next flush
-   * waits as long as that flush took (at most this long) so publications
+   * waits half as long as that flush took (at most this long) so publications
    * share writes. At light load writes leave at the end of the turn.
    */
   coalesceMaxDelayMs?: number;

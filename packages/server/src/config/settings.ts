@@ -267,7 +267,7 @@ export const SETTINGS = [
     kind: { type: 'int', min: 0, max: 100 },
     default: '20',
     description:
-      'Bound of the load-adaptive write hold: after a flush that wrote to many sockets (>= 256) or ran late (event loop >= 5 ms behind), the next flush waits as long as that flush took (or the loop lagged), at most this many ms, so publications share writes; at light load writes leave at the end of the turn. Bounds the added latency; 0 disables.',
+      'Bound of the load-adaptive write hold: after a flush that wrote to many sockets (>= 256) or ran late (event loop >= 5 ms behind), the next flush waits half as long as that flush took (or as long as the loop lagged), at most this many ms, so publications share writes; at light load writes leave at the end of the turn. Bounds the added latency; 0 disables.',
   },
   {
     name: 'log-level',
