@@ -197,8 +197,8 @@ class Ticket implements AdmissionTicket {
 
   constructor(
     readonly owner: Admission,
-    /** Source address key while unauthenticated; null for a ticket admitted authenticated. */
-    readonly address: string | null,
+    /** Source address key while unauthenticated; null once authenticated (not kept for the connection's life). */
+    public address: string | null,
   ) {
     this.kind = address === null ? 'authenticated' : 'unauthenticated';
   }
@@ -206,6 +206,7 @@ class Ticket implements AdmissionTicket {
   authenticate(identity: Identity): void {
     this.kind = 'authenticated';
     this.identity = identity;
+    this.address = null;
   }
 
   release(): void {

@@ -145,7 +145,8 @@ export class Coalescer {
 
 /** The pending frames of one socket. */
 export class Outbox {
-  private frames: Buffer[] = [];
+  /** Null while nothing is queued: an idle socket keeps no array. */
+  private frames: Buffer[] | null = null;
   private bytes = 0;
   private dead = false;
 
@@ -170,15 +171,19 @@ export class Outbox {
 
   push(frame: Buffer): void {
     if (this.dead) return;
-    if (this.frames.length === 0) this.coalescer.mark(this);
-    this.frames.push(frame);
+    if (this.frames === null) {
+      this.frames = [frame];
+      this.coalescer.mark(this);
+    } else {
+      this.frames.push(frame);
+    }
     this.bytes += frame.length;
   }
 
   /** Drops what is queued and everything pushed later (the socket is closing without us). */
   discard(): void {
     this.dead = true;
-    this.frames = [];
+    this.frames = null;
     this.bytes = 0;
   }
 
@@ -189,8 +194,8 @@ export class Outbox {
    */
   flush(): number {
     const frames = this.frames;
-    if (frames.length === 0) return 0;
-    this.frames = [];
+    if (frames === null) return 0;
+    this.frames = null;
     const bytes = this.bytes;
     this.bytes = 0;
     if (this.socket.destroyed) return 0;
