@@ -142,16 +142,21 @@ class ConnectionLogger implements Logger {
     private readonly base: Logger,
     private readonly connection: { logBindings(): Record<string, unknown> },
   ) {}
+  // A line below the logger's level is not even built (two objects per line, on every connect and close).
   debug(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('debug') === false) return;
     this.base.debug({ ...this.connection.logBindings(), ...obj }, msg);
   }
   info(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('info') === false) return;
     this.base.info({ ...this.connection.logBindings(), ...obj }, msg);
   }
   warn(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('warn') === false) return;
     this.base.warn({ ...this.connection.logBindings(), ...obj }, msg);
   }
   error(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('error') === false) return;
     this.base.error({ ...this.connection.logBindings(), ...obj }, msg);
   }
   child(bindings: Record<string, unknown>): Logger {
