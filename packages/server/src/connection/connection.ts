@@ -356,18 +356,22 @@ export class Connection implements SubscriptionOwner, Scheduled {
   private enqueue(task: () => Promise<void>): void {
     this.pending += 1;
     if (this.pending >= PENDING_HIGH && !this.ws.isPaused) this.ws.pause();
-    this.queue = this.queue
-      .then(() => (this.state === 'closed' ? undefined : task()))
-      .catch((error: unknown) => {
-        const normalised = toAlbatrossError(error);
-        if (normalised.code === ErrorCode.INTERNAL) this.logger.error({ err: error }, 'frame handling failed');
-        this.sendError(normalised.code, normalised.message);
-      })
-      .finally(() => {
-        this.pending -= 1;
-        if (this.pending === 0) this.queue = RESOLVED;
-        if (this.pending <= PENDING_LOW && this.ws.isPaused && this.state !== 'closed') this.ws.resume();
-      });
+    this.queue = this.queue.then(() => this.run(task));
+  }
+
+  /** Runs one queued task (one promise per frame, where `.then().catch().finally()` made three). */
+  private async run(task: () => Promise<void>): Promise<void> {
+    try {
+      if (this.state !== 'closed') await task();
+    } catch (error) {
+      const normalised = toAlbatrossError(error);
+      if (normalised.code === ErrorCode.INTERNAL) this.logger.error({ err: error }, 'frame handling failed');
+      this.sendError(normalised.code, normalised.message);
+    } finally {
+      this.pending -= 1;
+      if (this.pending === 0) this.queue = RESOLVED;
+      if (this.pending <= PENDING_LOW && this.ws.isPaused && this.state !== 'closed') this.ws.resume();
+    }
   }
 
   private async handle(text: string): Promise<void> {
