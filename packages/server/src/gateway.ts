@@ -65,6 +65,9 @@ export const GATEWAY_DEFAULTS = {
   baseline: DEFAULT_BASELINE as readonly string[],
 } as const;
 
+/** The source-address key of every upgrade when no per-address cap is set (nothing counts per address). */
+const UNCOUNTED_ADDRESS = 'any';
+
 /** Counter used when no per-tenant or per-user limit is set: admits everyone, counts nothing. */
 const UNCOUNTED: ConnectionCounter = {
   acquire: async () => 'ok',
@@ -546,7 +549,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
       return;
     }
-    const address = sourceKey(req.socket.remoteAddress);
+    // Reading the peer's address is a system call and an object kept on the
+    // socket for its life: only done when a per-address cap needs it.
+    const address = admission.countsAddresses ? sourceKey(req.socket.remoteAddress) : UNCOUNTED_ADDRESS;
     // Without a credential the slot is taken now (nothing to verify first);
     // with one, only after verification, so unverified credentials hold nothing.
     let credential: RequestCredential;

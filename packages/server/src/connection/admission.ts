@@ -68,6 +68,15 @@ export class Admission {
         : Math.max(1, Math.ceil(limits.maxConnections * DEFAULT_UNAUTHENTICATED_SHARE)));
   }
 
+  /**
+   * Whether unauthenticated connections are counted per source address (a
+   * per-address cap is set). When not, callers may pass any constant key
+   * and spare reading the peer's address.
+   */
+  get countsAddresses(): boolean {
+    return this.limits.maxUnauthenticatedPerAddress !== undefined;
+  }
+
   /** The unauthenticated cap in force (explicit, or the default share). */
   get unauthenticatedLimit(): number | undefined {
     return this.maxUnauthenticated;
