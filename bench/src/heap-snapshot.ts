@@ -14,17 +14,24 @@ import { startNodeServer } from './processes.js';
  * (first-frame JWT, 3 baseline subscriptions, distinct users in 100
  * tenants), takes another, and prints the difference by V8 node type and
  * constructor, per connection (self sizes). N is bounded to 15,000 (the
- * open-files limit of one process on small machines).
+ * open-files limit of one process on small machines). With `--floor` the
+ * same is measured on the plain-`ws` floor (its peer ignores the auth frame
+ * and sends its `welcome` at once), for the share the socket and `ws` take.
  */
-const N = Math.min(15_000, Math.max(100, Number(process.argv[2] ?? 10_000) || 10_000));
+const args = process.argv.slice(2);
+const floor = args.includes('--floor');
+const N = Math.min(15_000, Math.max(100, Number(args.find((a) => /^\d+$/.test(a)) ?? 10_000) || 10_000));
 const SECRET = `heap-${'k'.repeat(32)}`;
 const dir = mkdtempSync(join(tmpdir(), 'albatross-heap-'));
 const cli = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const floorPeer = fileURLToPath(new URL('./peers/ws-floor.js', import.meta.url));
 const server = await startNodeServer(
-  cli,
-  ['serve', '--port', '0', '--jwt-secret', SECRET, '--admin-key', `admin-${'k'.repeat(24)}`, '--log-level', 'warn'],
+  floor ? floorPeer : cli,
+  floor
+    ? ['--port', '0']
+    : ['serve', '--port', '0', '--jwt-secret', SECRET, '--admin-key', `admin-${'k'.repeat(24)}`, '--log-level', 'warn'],
   { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] },
 );
 const snapshots = (): string[] => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot'));
@@ -116,7 +123,9 @@ try {
   });
   diff.sort((x, y) => y.bytes - x.bytes);
   const total = diff.reduce((s, d) => s + d.bytes, 0);
-  process.stdout.write(`JS heap per idle connection: ${Math.round(total)} B (${N} connections)\n\n`);
+  process.stdout.write(
+    `JS heap per idle connection${floor ? ' (ws floor)' : ''}: ${Math.round(total)} B (${N} connections)\n\n`,
+  );
   process.stdout.write('| node (type:constructor) | count / conn | bytes / conn |\n|---|---:|---:|\n');
   for (const d of diff.slice(0, 25))
     process.stdout.write(`| \`${d.key}\` | ${d.count.toFixed(2)} | ${Math.round(d.bytes)} |\n`);

@@ -26,6 +26,23 @@ describe('parseClientFrame: valid frames', () => {
     });
   });
 
+  it('auth at the bounds of its token and id, unknown members dropped (the fast path keeps the schema output)', () => {
+    const longest = 'x'.repeat(MAX_TOKEN_LENGTH);
+    expect(parse({ type: 'auth', token: longest, id: 0 })).toEqual({
+      ok: true,
+      frame: { type: 'auth', token: longest, id: 0 },
+    });
+    expect(parse({ type: 'auth', token: 'a', id: Number.MAX_SAFE_INTEGER, extra: 1, nested: { x: [1] } })).toEqual({
+      ok: true,
+      frame: { type: 'auth', token: 'a', id: Number.MAX_SAFE_INTEGER },
+    });
+    expect(parseClientFrame('{"type":"auth","token":"t","__proto__":{"id":5}}')).toEqual({
+      ok: true,
+      frame: { type: 'auth', token: 't' },
+    });
+    expect(failure(parse({ type: 'auth', token: 'a', id: Number.MAX_SAFE_INTEGER + 2 })).code).toBe('INVALID_MESSAGE');
+  });
+
   it('subscribe with strings, objects and since', () => {
     const frame = {
       type: 'subscribe',

@@ -22,7 +22,8 @@ import type { Broker, ControlMessage, DisconnectFilter, HealthCheck } from './br
 import { type ChannelAuthorizer, ChannelPolicy, DEFAULT_BASELINE } from './channels/policy.js';
 import type { Rate } from './config/rate.js';
 import { Admission, type AdmissionTicket } from './connection/admission.js';
-import { Connection, type ConnectionContext } from './connection/connection.js';
+import { Connection, type ConnectionContext, ConnectionSocket } from './connection/connection.js';
+import { DeadlineQueue } from './connection/deadlines.js';
 import { DRAIN_MS_PER_CONNECTION, drainWindowMs } from './drain-window.js';
 import { AlbatrossError, toAlbatrossError } from './errors.js';
 import { Hub } from './fanout/hub.js';
@@ -63,6 +64,9 @@ export const GATEWAY_DEFAULTS = {
   rateLimit: { burst: 10, perMs: 10_000 } as Rate,
   baseline: DEFAULT_BASELINE as readonly string[],
 } as const;
+
+/** The source-address key of every upgrade when no per-address cap is set (nothing counts per address). */
+const UNCOUNTED_ADDRESS = 'any';
 
 /** Counter used when no per-tenant or per-user limit is set: admits everyone, counts nothing. */
 const UNCOUNTED: ConnectionCounter = {
@@ -288,8 +292,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     counter,
   );
-  // Each connection's hold on the limits, released when its socket closes.
-  const tickets = new WeakMap<Connection, AdmissionTicket>();
   const authenticator = new Authenticator(options.auth);
   const policy = new ChannelPolicy({
     ...(options.authorizers === undefined ? {} : { authorizers: options.authorizers }),
@@ -308,9 +310,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // Sockets of the HTTP server from their accept until their upgrade arrives
   // (or they close): what a slow or stalled client holds (see httpServerOptions).
   const notUpgraded = new Set<Duplex>();
+  // Listeners shared by every socket (`this` is the socket): a closure per
+  // socket would stay registered, with its context, for the socket's life.
+  function leaveNotUpgraded(this: Duplex): void {
+    notUpgraded.delete(this);
+  }
   const onSocket = (socket: Duplex): void => {
     notUpgraded.add(socket);
-    socket.once('close', () => notUpgraded.delete(socket));
+    socket.on('close', leaveNotUpgraded);
   };
   // An HTTPS server hands requests the TLS socket, not the raw one.
   const socketEvent = options.server instanceof TlsServer ? 'secureConnection' : 'connection';
@@ -336,7 +343,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     notUpgradedSockets: () => notUpgraded.size,
     subscriptions() {
       let total = 0;
-      for (const connection of connections.keys()) total += connection.subscriptions.size;
+      for (const connection of connections.keys()) total += connection.subscriptionCount;
       return total;
     },
     ...(options.metricsTenantLabel
@@ -382,6 +389,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.publishToSend.observe(Math.max(0, Date.now() - publication.ts) / 1000);
   }, onControl);
 
+  // One timer per kind of deadline for every connection of the node.
+  const deadlines = {
+    auth: new DeadlineQueue<Connection>(
+      (connection) => connection.authTimedOut(),
+      () => performance.now(),
+    ),
+    expiry: new DeadlineQueue<Connection>((connection) => connection.expiryReached()),
+  };
+
   const context: ConnectionContext = {
     authenticator,
     policy,
@@ -390,10 +406,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     settings,
     metrics,
+    deadlines,
     coalescer,
     async admit(connection, identity) {
       if (isRevoked(identity)) throw new AlbatrossError(ErrorCode.FORBIDDEN, 'credential revoked');
-      const ticket = tickets.get(connection);
+      const ticket = connection.ticket;
       if (!ticket) throw new AlbatrossError(ErrorCode.INTERNAL, 'connection has no admission ticket');
       await admission.promote(ticket, identity);
       // A ticket released meanwhile (the socket closed) gave its counts back already.
@@ -404,13 +421,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     onClosed(connection, code, reason) {
       if (!connections.delete(connection)) return;
-      tickets.get(connection)?.release();
+      connection.ticket?.release();
       metrics.disconnected(code);
       connection.logger.debug({ code, reason }, 'connection closed');
     },
   };
 
   const wss = new WebSocketServer({
+    WebSocket: ConnectionSocket,
     noServer: true,
     maxPayload: options.maxFrameBytes ?? GATEWAY_DEFAULTS.maxFrameBytes,
     perMessageDeflate: options.perMessageDeflate ?? false,
@@ -462,12 +480,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   /**
    * Holds `ticket` until `socket` closes, whichever way it ends (refused,
-   * abandoned by ws after a bad handshake, or a connection's close), so a
-   * slot is never leaked and never released twice.
+   * abandoned by ws after a bad handshake), so a slot is never leaked and
+   * never released twice; an accepted connection takes the ticket over (see
+   * `accept`) and releases it when it has closed.
    */
+  const heldTickets = new Map<Duplex, AdmissionTicket>();
+  function releaseHeldTicket(this: Duplex): void {
+    const ticket = heldTickets.get(this);
+    heldTickets.delete(this);
+    ticket?.release();
+  }
   const holdUntilClosed = (socket: Duplex, ticket: AdmissionTicket): void => {
-    if (socket.destroyed) ticket.release();
-    else socket.once('close', () => ticket.release());
+    if (socket.destroyed) {
+      ticket.release();
+      return;
+    }
+    heldTickets.set(socket, ticket);
+    socket.on('close', releaseHeldTicket);
   };
 
   const accept = (
@@ -482,8 +511,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new Connection(ws, context, identity);
-      tickets.set(connection, ticket);
+      // From here `ws` owns the socket: its close ends the connection, which
+      // releases the ticket, and it handles the socket's errors itself.
+      heldTickets.delete(socket);
+      socket.off('close', releaseHeldTicket);
+      socket.off('error', onUpgradeSocketError);
+      const connection = new Connection(ws as ConnectionSocket, context, identity);
+      connection.ticket = ticket;
       if (identity) connection.admitted = true;
       connections.set(connection, nextSeq++);
       if (closing) connection.close(CloseCode.GOING_AWAY, JSON.stringify({ reconnect_after_ms: 0 }));
@@ -498,6 +532,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Its head is complete: no longer an HTTP socket, whoever handles the upgrade.
     notUpgraded.delete(socket);
+    socket.off('close', leaveNotUpgraded);
     const path = pathOf(req.url);
     if (!paths.has(path)) {
       // Not ours: an embedding app may handle it; the standalone server refuses it.
@@ -514,7 +549,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       refuse(req, socket, new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
       return;
     }
-    const address = sourceKey(req.socket.remoteAddress);
+    // Reading the peer's address is a system call and an object kept on the
+    // socket for its life: only done when a per-address cap needs it.
+    const address = admission.countsAddresses ? sourceKey(req.socket.remoteAddress) : UNCOUNTED_ADDRESS;
     // Without a credential the slot is taken now (nothing to verify first);
     // with one, only after verification, so unverified credentials hold nothing.
     let credential: RequestCredential;
@@ -726,7 +763,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         tenant_id: identity?.tenantId ?? null,
         user_id: identity?.userId ?? null,
         credential: identity?.credential.kind ?? null,
-        subscriptions: connection.subscriptions.size,
+        subscriptions: connection.subscriptionCount,
         connected_at: new Date(connection.connectedAt).toISOString(),
         buffered_bytes: connection.bufferedAmount,
       });
@@ -786,6 +823,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     stopped ??= (async () => {
       clearInterval(heartbeatTimer);
       clearInterval(idleTimer);
+      deadlines.auth.clear();
+      deadlines.expiry.clear();
       unsubscribeRevocations?.();
       authenticator.close();
       options.server.off('upgrade', onUpgrade);

@@ -23,7 +23,9 @@ export function credentialOf(req: IncomingMessage): RequestCredential {
     if (!match?.[1]) return { kind: 'invalid', reason: 'Authorization header must be "Bearer <token>"' };
     return { kind: 'token', token: match[1] };
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // No query string, no query credential: most upgrades, spared a URL parse.
+  if (req.url === undefined || !req.url.includes('?')) return { kind: 'none' };
+  const url = new URL(req.url, 'http://localhost');
   const token = url.searchParams.get('access_token') ?? url.searchParams.get('api_key');
   if (token !== null) {
     return token === '' ? { kind: 'invalid', reason: 'empty credential in query' } : { kind: 'token', token };

@@ -82,6 +82,8 @@ function keySources(options: JwtOptions): KeySource[] {
 
 // Shared by every identity without roles or channels: one array, not one per connection.
 const NONE: readonly string[] = Object.freeze([]);
+// Shared by every JWT identity, likewise.
+const JWT_CREDENTIAL: Identity['credential'] = Object.freeze({ kind: 'jwt' });
 
 function stringArrayClaim(payload: JWTPayload, name: string): readonly string[] {
   const value = payload[name];
@@ -108,7 +110,7 @@ function identityOf(payload: JWTPayload): Identity {
     roles: stringArrayClaim(payload, 'roles'),
     channels: stringArrayClaim(payload, 'channels'),
     exp,
-    credential: { kind: 'jwt' },
+    credential: JWT_CREDENTIAL,
   };
 }
 

@@ -34,7 +34,12 @@ export interface MemoryBrokerOptions {
 interface ChannelState {
   epoch: string;
   offset: number;
-  readonly history: HistoryRing<BrokerPublication>;
+  /**
+   * Made on the first publication and dropped once trimmed empty: most
+   * channels a node knows (every per-user channel of an idle connection)
+   * never publish, and a ring is two objects per channel (issue 14, item 5).
+   */
+  history: HistoryRing<BrokerPublication> | null;
   subscribed: boolean;
   lastUsed: number;
 }
@@ -83,7 +88,7 @@ export class MemoryBroker implements Broker {
       state = {
         epoch: newEpoch(now),
         offset: 0,
-        history: new HistoryRing(this.historySize, this.historyTtlMs),
+        history: null,
         subscribed: false,
         lastUsed: now,
       };
@@ -104,6 +109,7 @@ export class MemoryBroker implements Broker {
       ts,
       data: buildEventFrame(channel, state.offset, state.epoch, input.eventType, ts, input.payloadJson, input.metaJson),
     };
+    state.history ??= new HistoryRing(this.historySize, this.historyTtlMs);
     state.history.push(publication);
     if (state.subscribed) this.onPublication?.(publication);
     return { channel, offset: state.offset, epoch: state.epoch };
@@ -131,21 +137,29 @@ export class MemoryBroker implements Broker {
 
   async recover(channel: string, since: StreamPosition): Promise<Recovery> {
     const state = this.state(channel);
-    state.history.trim(this.now());
+    const history = this.trimmed(state);
     const position = { offset: state.offset, epoch: state.epoch };
     const recovered =
-      since.epoch === state.epoch &&
-      canRecover(since.offset, state.offset, state.history.oldestOffset(), this.historySize);
-    return { position, recovered, publications: recovered ? state.history.after(since.offset) : [] };
+      since.epoch === state.epoch && canRecover(since.offset, state.offset, history?.oldestOffset(), this.historySize);
+    return { position, recovered, publications: recovered && history ? history.after(since.offset) : [] };
   }
 
   async history(channel: string, sinceOffset: number, limit: number): Promise<HistoryPage> {
     const state = this.state(channel);
-    state.history.trim(this.now());
     return {
       position: { offset: state.offset, epoch: state.epoch },
-      publications: state.history.after(sinceOffset, limit),
+      publications: this.trimmed(state)?.after(sinceOffset, limit) ?? [],
     };
+  }
+
+  /** The channel's history without expired entries; null (and dropped) when nothing is left. */
+  private trimmed(state: ChannelState, now = this.now()): HistoryRing<BrokerPublication> | null {
+    const history = state.history;
+    if (!history) return null;
+    history.trim(now);
+    if (history.size > 0) return history;
+    state.history = null;
+    return null;
   }
 
   async health(): Promise<HealthCheck> {
@@ -156,12 +170,12 @@ export class MemoryBroker implements Broker {
   sweep(): void {
     const now = this.now();
     for (const [channel, state] of this.channels) {
-      state.history.trim(now);
+      const history = this.trimmed(state, now);
       // A channel that never published has nothing to recover: forget it as
       // soon as history would have expired, so subscribing to many made-up
       // names does not pin memory for a day.
       const idleTtl = state.offset === 0 ? Math.min(this.historyTtlMs, this.channelIdleTtlMs) : this.channelIdleTtlMs;
-      if (!state.subscribed && state.history.size === 0 && now - state.lastUsed > idleTtl) {
+      if (!state.subscribed && history === null && now - state.lastUsed > idleTtl) {
         this.channels.delete(channel);
       }
     }

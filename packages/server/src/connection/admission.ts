@@ -68,6 +68,15 @@ export class Admission {
         : Math.max(1, Math.ceil(limits.maxConnections * DEFAULT_UNAUTHENTICATED_SHARE)));
   }
 
+  /**
+   * Whether unauthenticated connections are counted per source address (a
+   * per-address cap is set). When not, callers may pass any constant key
+   * and spare reading the peer's address.
+   */
+  get countsAddresses(): boolean {
+    return this.limits.maxUnauthenticatedPerAddress !== undefined;
+  }
+
   /** The unauthenticated cap in force (explicit, or the default share). */
   get unauthenticatedLimit(): number | undefined {
     return this.maxUnauthenticated;
@@ -197,8 +206,8 @@ class Ticket implements AdmissionTicket {
 
   constructor(
     readonly owner: Admission,
-    /** Source address key while unauthenticated; null for a ticket admitted authenticated. */
-    readonly address: string | null,
+    /** Source address key while unauthenticated; null once authenticated (not kept for the connection's life). */
+    public address: string | null,
   ) {
     this.kind = address === null ? 'authenticated' : 'unauthenticated';
   }
@@ -206,6 +215,7 @@ class Ticket implements AdmissionTicket {
   authenticate(identity: Identity): void {
     this.kind = 'authenticated';
     this.identity = identity;
+    this.address = null;
   }
 
   release(): void {

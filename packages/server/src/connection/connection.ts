@@ -15,7 +15,7 @@ import {
   type UnsubscribeFrame,
 } from '@albatross/protocol';
 import { parseClientFrame } from '@albatross/protocol/validate';
-import type { WebSocket } from 'ws';
+import { type RawData, WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import { JWT_LEEWAY_SECONDS } from '../auth/jwt.js';
@@ -23,13 +23,15 @@ import type { Broker, BrokerPublication } from '../broker/types.js';
 import { type ChannelPolicy, expandBaseline } from '../channels/policy.js';
 import type { Rate } from '../config/rate.js';
 import { AlbatrossError, toAlbatrossError } from '../errors.js';
-import type { Hub, Subscriber } from '../fanout/hub.js';
+import type { Hub } from '../fanout/hub.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { Coalescer, Outbox, WritableSocket } from '../outbound/coalescer.js';
 import { textFrame } from '../outbound/frame.js';
-import { Subscription } from './subscription.js';
+import type { AdmissionTicket } from './admission.js';
+import type { DeadlineQueue, Scheduled } from './deadlines.js';
+import { Subscription, type SubscriptionOwner } from './subscription.js';
 
 /** Settings a connection runs under. */
 export interface ConnectionSettings {
@@ -50,6 +52,52 @@ export interface ConnectionSettings {
   readonly rateLimit: Rate | null;
 }
 
+/**
+ * The gateway's shared timers for its connections' deadlines: one timer per
+ * kind for the whole node instead of one per connection. A connection waits
+ * in at most one of them at a time (for its auth frame, then for its
+ * credential's expiry).
+ */
+export interface ConnectionDeadlines {
+  /** Auth-frame timeouts, on a monotonic clock (ms). */
+  readonly auth: DeadlineQueue<Connection>;
+  /** Credential expiries, on the wall clock (ms since the Unix epoch, like `exp`). */
+  readonly expiry: DeadlineQueue<Connection>;
+}
+
+/**
+ * The `WebSocket` class the gateway's server makes: `ws`'s own, with a slot
+ * for its connection, so the handlers of its events are functions made once
+ * for the process (`this` is the socket) instead of closures made per
+ * connection (issue 14, item 5).
+ */
+export class ConnectionSocket extends WebSocket {
+  connection: Connection | null = null;
+}
+
+// `ws` types a listener's `this` as its base class; the gateway's server only
+// makes ConnectionSockets, and a connection registers these on its own socket.
+function connectionOf(ws: WebSocket): Connection | null {
+  return (ws as ConnectionSocket).connection;
+}
+
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connectionOf(this)?.received(data as Buffer, isBinary);
+}
+
+function onSocketPong(this: WebSocket): void {
+  const connection = connectionOf(this);
+  if (connection) connection.lastSeen = Date.now();
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  connectionOf(this)?.socketClosed(code, reason.toString());
+}
+
+function onSocketError(this: WebSocket, error: Error): void {
+  connectionOf(this)?.socketFailed(error);
+}
+
 /** What a connection needs from its gateway. */
 export interface ConnectionContext {
   readonly authenticator: Authenticator;
@@ -59,6 +107,7 @@ export interface ConnectionContext {
   readonly logger: Logger;
   readonly settings: ConnectionSettings;
   readonly metrics: GatewayMetrics;
+  readonly deadlines: ConnectionDeadlines;
   /** Write coalescing for sockets without extensions; null sends every frame through `ws` at once. */
   readonly coalescer: Coalescer | null;
   /** Counts the connection against the connection limits; rejects with CONNECTION_LIMIT. */
@@ -77,8 +126,6 @@ export function goingAwayReason(reconnectAfterMs: number): string {
 // How long a client is told to wait before reconnecting after a server-side failure.
 const RETRY_AFTER_FAILURE_MS = 1000;
 
-// setTimeout's maximum delay; longer expiries are re-armed.
-const MAX_TIMER_MS = 2_147_483_647;
 // Frames queued while earlier ones are still being processed. Past the high
 // mark the socket stops being read (TCP backpressure on the client) until
 // the queue is down to the low mark, so one client cannot flood the process.
@@ -95,16 +142,21 @@ class ConnectionLogger implements Logger {
     private readonly base: Logger,
     private readonly connection: { logBindings(): Record<string, unknown> },
   ) {}
+  // A line below the logger's level is not even built (two objects per line, on every connect and close).
   debug(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('debug') === false) return;
     this.base.debug({ ...this.connection.logBindings(), ...obj }, msg);
   }
   info(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('info') === false) return;
     this.base.info({ ...this.connection.logBindings(), ...obj }, msg);
   }
   warn(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('warn') === false) return;
     this.base.warn({ ...this.connection.logBindings(), ...obj }, msg);
   }
   error(obj: object, msg?: string): void {
+    if (this.base.isLevelEnabled?.('error') === false) return;
     this.base.error({ ...this.connection.logBindings(), ...obj }, msg);
   }
   child(bindings: Record<string, unknown>): Logger {
@@ -118,14 +170,23 @@ class ConnectionLogger implements Logger {
  * Nothing on the event paths throws: failures become `error` frames or a
  * close with a documented code.
  */
-export class Connection implements Subscriber {
+export class Connection implements SubscriptionOwner, Scheduled {
   readonly id = randomUUID();
   readonly connectedAt = Date.now();
   state: ConnectionState = 'authenticating';
   identity: Identity | null = null;
-  readonly subscriptions = new Map<string, Subscription>();
+  /** First of the channels held, in subscription order (a list through `Subscription.next`). */
+  private firstSubscription: Subscription | null = null;
+  /** Number of channels held. */
+  subscriptionCount = 0;
   /** Set once the connection is counted against the connection limits (released on close). */
   admitted = false;
+  /** The connection's hold on the connection limits, released when it has closed (set by the gateway). */
+  ticket: AdmissionTicket | null = null;
+  /** @internal Bookkeeping of {@link ConnectionDeadlines}: when the auth timeout or the expiry is due. */
+  deadlineAt = 0;
+  /** @internal Bookkeeping of {@link ConnectionDeadlines}. */
+  deadlineSlot = -1;
   /** Last time anything arrived from the peer (frame or pong), for idle detection. */
   lastSeen = Date.now();
   /**
@@ -166,38 +227,62 @@ export class Connection implements Subscriber {
   // connection keeps no promise of its own.
   private queue: Promise<void> = RESOLVED;
   private pending = 0;
-  private authTimer: NodeJS.Timeout | null = null;
-  private expiryTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ConnectionSocket,
     private readonly ctx: ConnectionContext,
     preauthenticated: Identity | null,
   ) {
     // `_socket` is ws's own field for the underlying net.Socket (not in its typings).
     const socket = (ws as unknown as { _socket?: WritableSocket })._socket;
     this.outbox = ctx.coalescer && socket && ws.extensions === '' ? ctx.coalescer.outbox(socket) : null;
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => {
-      this.lastSeen = Date.now();
-    });
-    ws.on('close', (code, reason) => this.finish(code, reason.toString()));
-    ws.on('error', (error) => {
-      this.logger.warn({ err: error }, 'socket error');
-      // ws has already sent its own close frame (1007, 1009) or lost the
-      // socket: nothing queued may follow it.
-      this.outbox?.discard();
-      this.close(CloseCode.INTERNAL_ERROR, 'socket error');
-    });
+    ws.connection = this;
+    ws.on('message', onSocketMessage);
+    ws.on('pong', onSocketPong);
+    ws.on('close', onSocketClose);
+    ws.on('error', onSocketError);
     if (preauthenticated) {
       this.enqueue(() => this.authenticated(preauthenticated));
     } else {
-      this.authTimer = setTimeout(() => {
-        this.sendError(ErrorCode.UNAUTHORIZED, 'authentication timeout: send an auth frame first');
-        this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
-      }, ctx.settings.authTimeoutMs);
+      ctx.deadlines.auth.schedule(this, performance.now() + ctx.settings.authTimeoutMs);
     }
+  }
+
+  /** @internal The auth frame did not come in time (called by {@link ConnectionDeadlines.auth}). */
+  authTimedOut(): void {
+    if (this.state !== 'authenticating') return;
+    this.sendError(ErrorCode.UNAUTHORIZED, 'authentication timeout: send an auth frame first');
+    this.close(CloseCode.UNAUTHORIZED, 'UNAUTHORIZED');
+  }
+
+  /** @internal The credential's expiry (plus leeway) passed (called by {@link ConnectionDeadlines.expiry}). */
+  expiryReached(): void {
+    if (this.state === 'closed') return;
+    this.sendError(ErrorCode.TOKEN_EXPIRED, 'token expired: send a fresh token in an auth frame before exp');
+    this.close(CloseCode.UNAUTHORIZED, ErrorCode.TOKEN_EXPIRED);
+  }
+
+  /** @internal The socket failed (`ws`'s `error` event). */
+  socketFailed(error: Error): void {
+    this.logger.warn({ err: error }, 'socket error');
+    // ws has already sent its own close frame (1007, 1009) or lost the
+    // socket: nothing queued may follow it.
+    this.outbox?.discard();
+    this.close(CloseCode.INTERNAL_ERROR, 'socket error');
+  }
+
+  /** The held subscription of `channel`, if any. */
+  private subscriptionOf(channel: string): Subscription | undefined {
+    for (let s = this.firstSubscription; s !== null; s = s.next) if (s.channel === channel) return s;
+    return undefined;
+  }
+
+  /** The channels held, in subscription order. */
+  channels(): string[] {
+    const out: string[] = [];
+    for (let s = this.firstSubscription; s !== null; s = s.next) out.push(s.channel);
+    return out;
   }
 
   /** Bytes queued on the socket, not yet written to the kernel. */
@@ -218,7 +303,8 @@ export class Connection implements Subscriber {
 
   // --- inbound -------------------------------------------------------------
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** @internal A frame from the peer (`ws`'s `message` event). */
+  received(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     this.lastSeen = Date.now();
     this.ctx.metrics.bytesIn += data.length;
@@ -270,18 +356,22 @@ export class Connection implements Subscriber {
   private enqueue(task: () => Promise<void>): void {
     this.pending += 1;
     if (this.pending >= PENDING_HIGH && !this.ws.isPaused) this.ws.pause();
-    this.queue = this.queue
-      .then(() => (this.state === 'closed' ? undefined : task()))
-      .catch((error: unknown) => {
-        const normalised = toAlbatrossError(error);
-        if (normalised.code === ErrorCode.INTERNAL) this.logger.error({ err: error }, 'frame handling failed');
-        this.sendError(normalised.code, normalised.message);
-      })
-      .finally(() => {
-        this.pending -= 1;
-        if (this.pending === 0) this.queue = RESOLVED;
-        if (this.pending <= PENDING_LOW && this.ws.isPaused && this.state !== 'closed') this.ws.resume();
-      });
+    this.queue = this.queue.then(() => this.run(task));
+  }
+
+  /** Runs one queued task (one promise per frame, where `.then().catch().finally()` made three). */
+  private async run(task: () => Promise<void>): Promise<void> {
+    try {
+      if (this.state !== 'closed') await task();
+    } catch (error) {
+      const normalised = toAlbatrossError(error);
+      if (normalised.code === ErrorCode.INTERNAL) this.logger.error({ err: error }, 'frame handling failed');
+      this.sendError(normalised.code, normalised.message);
+    } finally {
+      this.pending -= 1;
+      if (this.pending === 0) this.queue = RESOLVED;
+      if (this.pending <= PENDING_LOW && this.ws.isPaused && this.state !== 'closed') this.ws.resume();
+    }
   }
 
   private async handle(text: string): Promise<void> {
@@ -371,7 +461,7 @@ export class Connection implements Subscriber {
    * is told with an `error FORBIDDEN` naming the channel.
    */
   private async reauthorize(identity: Identity): Promise<void> {
-    for (const channel of [...this.subscriptions.keys()]) {
+    for (const channel of this.channels()) {
       try {
         await this.ctx.policy.authorize(identity, channel);
       } catch (error) {
@@ -389,8 +479,7 @@ export class Connection implements Subscriber {
   }
 
   private async authenticated(identity: Identity): Promise<void> {
-    if (this.authTimer) clearTimeout(this.authTimer);
-    this.authTimer = null;
+    this.ctx.deadlines.auth.cancel(this);
     if (!this.admitted) {
       try {
         await this.ctx.admit(this, identity);
@@ -451,21 +540,18 @@ export class Connection implements Subscriber {
     );
   }
 
+  /**
+   * Closes the connection 4001 at the credential's `exp` plus the leeway
+   * (at once when that has passed), through the gateway's shared expiry
+   * timer; a refresh moves the deadline, a credential without `exp` clears it.
+   */
   private armExpiry(identity: Identity): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
+    const expiries = this.ctx.deadlines.expiry;
+    expiries.cancel(this);
     if (identity.exp === undefined) return;
     const deadline = (identity.exp + JWT_LEEWAY_SECONDS) * 1000;
-    const fire = (): void => {
-      const remaining = deadline - Date.now();
-      if (remaining > 0) {
-        this.expiryTimer = setTimeout(fire, Math.min(remaining, MAX_TIMER_MS));
-        return;
-      }
-      this.sendError(ErrorCode.TOKEN_EXPIRED, 'token expired: send a fresh token in an auth frame before exp');
-      this.close(CloseCode.UNAUTHORIZED, ErrorCode.TOKEN_EXPIRED);
-    };
-    fire();
+    if (deadline - Date.now() > 0) expiries.schedule(this, deadline);
+    else this.expiryReached();
   }
 
   // --- subscriptions -------------------------------------------------------
@@ -483,21 +569,21 @@ export class Connection implements Subscriber {
     recovered: boolean;
     replay: readonly BrokerPublication[];
   }> {
-    let subscription = this.subscriptions.get(channel);
+    let subscription = this.subscriptionOf(channel);
     const isNew = subscription === undefined;
     if (!subscription) {
-      subscription = new Subscription(channel);
-      this.subscriptions.set(channel, subscription);
+      subscription = new Subscription(channel, this);
+      this.append(subscription);
     } else if (since !== undefined) {
       // Buffer again until the new replay is out.
       this.heldBytes -= subscription.take(false).bytes;
     }
     try {
       if (isNew) {
-        await this.ctx.hub.add(channel, this);
+        await this.ctx.hub.add(channel, subscription);
         // Closed while joining: release() ran before we were in the hub.
         if (this.state === 'closed') {
-          this.ctx.hub.remove(channel, this);
+          this.ctx.hub.remove(channel, subscription);
           throw new AlbatrossError(ErrorCode.UNAVAILABLE, 'connection closed');
         }
       }
@@ -575,13 +661,33 @@ export class Connection implements Subscriber {
     for (const publication of publications) this.sendEvent(subscription, publication);
   }
 
+  /** Adds a subscription at the end of the list. */
+  private append(subscription: Subscription): void {
+    if (this.firstSubscription === null) {
+      this.firstSubscription = subscription;
+    } else {
+      let last = this.firstSubscription;
+      while (last.next !== null) last = last.next;
+      last.next = subscription;
+    }
+    this.subscriptionCount += 1;
+  }
+
   /** Removes a held channel (unsubscribe, re-authorization, failed subscribe); what it held back stops counting. */
   private drop(channel: string): boolean {
-    const subscription = this.subscriptions.get(channel);
-    if (!subscription) return false;
-    this.subscriptions.delete(channel);
+    let previous: Subscription | null = null;
+    let subscription = this.firstSubscription;
+    while (subscription !== null && subscription.channel !== channel) {
+      previous = subscription;
+      subscription = subscription.next;
+    }
+    if (subscription === null) return false;
+    if (previous === null) this.firstSubscription = subscription.next;
+    else previous.next = subscription.next;
+    subscription.next = null;
+    this.subscriptionCount -= 1;
     this.heldBytes -= subscription.take(true).bytes;
-    this.ctx.hub.remove(channel, this);
+    this.ctx.hub.remove(channel, subscription);
     return true;
   }
 
@@ -591,7 +697,7 @@ export class Connection implements Subscriber {
     const rejected: RejectedSubscription[] = [];
     const wanted: Array<{ channel: string; since: StreamPosition | undefined }> = [];
     const seen = new Set<string>();
-    let count = this.subscriptions.size;
+    let count = this.subscriptionCount;
     for (const entry of frame.channels) {
       const channel = typeof entry === 'string' ? entry : entry.channel;
       const since = typeof entry === 'string' ? undefined : entry.since;
@@ -604,7 +710,7 @@ export class Connection implements Subscriber {
         continue;
       }
       seen.add(channel);
-      const held = this.subscriptions.has(channel);
+      const held = this.subscriptionOf(channel) !== undefined;
       if (!held && count >= this.ctx.settings.maxSubscriptions) {
         rejected.push({
           channel,
@@ -666,10 +772,9 @@ export class Connection implements Subscriber {
 
   // --- outbound ------------------------------------------------------------
 
-  /** Called by the hub for each publication of a channel this connection holds. */
-  deliver(publication: BrokerPublication, wire: Buffer): void {
-    const subscription = this.subscriptions.get(publication.channel);
-    if (!subscription || this.state !== 'open') return;
+  /** Called (through the hub) for each publication of a channel this connection holds. */
+  deliverTo(subscription: Subscription, publication: BrokerPublication, wire: Buffer): void {
+    if (this.state !== 'open') return;
     if (!subscription.live) {
       // Held back until its replay is out: counts against the budget like queued bytes.
       this.heldBytes += subscription.hold(publication);
@@ -796,16 +901,16 @@ export class Connection implements Subscriber {
   }
 
   private release(): void {
-    if (this.authTimer) clearTimeout(this.authTimer);
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.authTimer = null;
-    this.expiryTimer = null;
-    for (const channel of this.subscriptions.keys()) this.ctx.hub.remove(channel, this);
-    this.subscriptions.clear();
+    this.ctx.deadlines.auth.cancel(this);
+    this.ctx.deadlines.expiry.cancel(this);
+    for (let s = this.firstSubscription; s !== null; s = s.next) this.ctx.hub.remove(s.channel, s);
+    this.firstSubscription = null;
+    this.subscriptionCount = 0;
     this.heldBytes = 0;
   }
 
-  private finish(code: number, reason: string): void {
+  /** @internal The socket is closed (`ws`'s `close` event). */
+  socketClosed(code: number, reason: string): void {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = null;
     if (this.state !== 'closed') {

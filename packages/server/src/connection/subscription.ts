@@ -1,4 +1,11 @@
 import type { BrokerPublication } from '../broker/types.js';
+import type { Subscriber } from '../fanout/hub.js';
+
+/** The connection a subscription belongs to, as the subscription sees it. */
+export interface SubscriptionOwner {
+  /** A live publication of `subscription`'s channel, with its frame built for the wire. */
+  deliverTo(subscription: Subscription, publication: BrokerPublication, wire: Buffer): void;
+}
 
 /**
  * One channel held by one connection. While `live` is false (between a
@@ -6,8 +13,13 @@ import type { BrokerPublication } from '../broker/types.js';
  * always precedes the channel's events and nothing falls between the replay
  * and the live stream. The connection counts `bufferedBytes` against its
  * outbound budget.
+ *
+ * It is what the hub holds for the channel (not the connection), so a
+ * publication reaches its subscription without a lookup by channel name,
+ * and a connection keeps its subscriptions in a short list through `next`
+ * instead of a Map of its own (issue 14, item 5).
  */
-export class Subscription {
+export class Subscription implements Subscriber {
   /** Epoch of the last event sent (or of the ack). */
   epoch = '';
   /** Offset of the last event sent (or the ack's baseline). */
@@ -18,7 +30,17 @@ export class Subscription {
   /** Bytes of the frames in `buffer`. */
   bufferedBytes = 0;
 
-  constructor(readonly channel: string) {}
+  /** The connection's next subscription (its list, in subscription order). */
+  next: Subscription | null = null;
+
+  constructor(
+    readonly channel: string,
+    private readonly owner: SubscriptionOwner,
+  ) {}
+
+  deliver(publication: BrokerPublication, wire: Buffer): void {
+    this.owner.deliverTo(this, publication, wire);
+  }
 
   /** Holds back one live publication; returns its size in bytes. */
   hold(publication: BrokerPublication): number {

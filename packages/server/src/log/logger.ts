@@ -10,6 +10,12 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   child(bindings: Record<string, unknown>): Logger;
+  /**
+   * Whether lines at `level` are written (pino loggers have it). Optional:
+   * without it every line is built; with it, callers may skip building lines
+   * nobody reads.
+   */
+  isLevelEnabled?(level: LogLevel): boolean;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -192,7 +192,8 @@ export class Coalescer {
 
 /** The pending frames of one socket. */
 export class Outbox {
-  private frames: Buffer[] = [];
+  /** Null while nothing is queued: an idle socket keeps no array. */
+  private frames: Buffer[] | null = null;
   private bytes = 0;
   private dead = false;
   /** The coalescer's flush that last wrote here (0: none); tells whether sockets repeat from flush to flush. */
@@ -219,15 +220,19 @@ export class Outbox {
 
   push(frame: Buffer): void {
     if (this.dead) return;
-    if (this.frames.length === 0) this.coalescer.mark(this);
-    this.frames.push(frame);
+    if (this.frames === null) {
+      this.frames = [frame];
+      this.coalescer.mark(this);
+    } else {
+      this.frames.push(frame);
+    }
     this.bytes += frame.length;
   }
 
   /** Drops what is queued and everything pushed later (the socket is closing without us). */
   discard(): void {
     this.dead = true;
-    this.frames = [];
+    this.frames = null;
     this.bytes = 0;
   }
 
@@ -238,8 +243,8 @@ export class Outbox {
    */
   flush(): number {
     const frames = this.frames;
-    if (frames.length === 0) return 0;
-    this.frames = [];
+    if (frames === null) return 0;
+    this.frames = null;
     const bytes = this.bytes;
     this.bytes = 0;
     if (this.socket.destroyed) return 0;

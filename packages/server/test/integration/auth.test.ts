@@ -390,6 +390,33 @@ describe('token expiry on a live connection', () => {
     expect(refreshed.closed).toBeNull();
   });
 
+  it('many connections share one expiry timer: each expiring one is told once and closed; closed ones and fresh tokens are left alone', async () => {
+    const g = await env.start();
+    const expiring = await Promise.all(
+      Array.from({ length: 12 }, async () => (await authed(g.wsUrl, await soonExpiring())).client),
+    );
+    const { client: fresh } = await authed(g.wsUrl, await signToken({ exp: now() + 3600 }));
+    // Half of them leave before their deadline: their entries go with them.
+    const leaving = expiring.slice(0, 6);
+    const staying = expiring.slice(6);
+    for (const client of leaving) client.ws.close(1000);
+    await Promise.all(leaving.map((client) => client.waitClose()));
+    expire();
+    await Promise.all(
+      staying.map(async (client) => {
+        expect((await client.next('error', 5000)).code).toBe('TOKEN_EXPIRED');
+        expect((await client.waitClose()).code).toBe(4001);
+        expect(client.frames).toEqual([]);
+      }),
+    );
+    for (const client of leaving) expect(client.closed?.code).toBe(1000);
+    expect(await fresh.sync()).toEqual([]);
+    expect(fresh.closed).toBeNull();
+    // The server sees the last closes a moment after the clients do.
+    for (let i = 0; i < 100 && g.gateway.connectionCount > 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(g.gateway.connectionCount).toBe(1);
+  });
+
   it('API key connections do not expire', async () => {
     const g = await env.start({ auth: { apiKeys: keyVerifier() } });
     const client = await connect(`${g.wsUrl}?api_key=${API_KEY}`);

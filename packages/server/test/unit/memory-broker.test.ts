@@ -116,6 +116,30 @@ describe('MemoryBroker offsets and epochs', () => {
     expect(await b.position('a:b')).toEqual(before);
   });
 
+  it('history made on the first publication and dropped once expired: positions, recovery and history answer alike', async () => {
+    const clock = new Clock();
+    const b = broker({ now: clock.now, historyTtlMs: 1000 });
+    await b.subscribe('a:b');
+    const fresh = await b.position('a:b');
+    // Never published: nothing to replay, up to date from offset 0.
+    expect(await b.recover('a:b', fresh)).toEqual({ position: fresh, recovered: true, publications: [] });
+    expect((await b.history('a:b', 0, 10)).publications).toEqual([]);
+    await b.publish('a:b', input(1));
+    await b.publish('a:b', input(2));
+    expect(offsets((await b.recover('a:b', fresh)).publications)).toEqual([1, 2]);
+    clock.t += 2000;
+    b.sweep(); // every entry expired: the ring goes, the epoch and offset stay
+    const position = await b.position('a:b');
+    expect(position).toEqual({ offset: 2, epoch: fresh.epoch });
+    expect(await b.recover('a:b', fresh)).toEqual({ position, recovered: false, publications: [] });
+    expect(await b.recover('a:b', position)).toEqual({ position, recovered: true, publications: [] });
+    expect((await b.history('a:b', 0, 10)).publications).toEqual([]);
+    // Publishing again starts a new ring in the same epoch.
+    await b.publish('a:b', input(3));
+    expect(offsets((await b.recover('a:b', position)).publications)).toEqual([3]);
+    expect(offsets((await b.history('a:b', 0, 10)).publications)).toEqual([3]);
+  });
+
   it('reports health', async () => {
     expect((await broker().health()).status).toBe('ok');
   });
