@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { suiteConfig } from './config.js';
 import { Fleet } from './load/fleet.js';
 import { openFilesLimit, pinSelf } from './proc.js';
+import { killChildren } from './processes.js';
 import { PAYLOAD_BYTES } from './publisher.js';
 import { charts, markdown } from './report.js';
 import { type FanoutRun, type FanoutShape, runFanout } from './scenarios/fanout.js';
@@ -77,6 +78,16 @@ if (cfg.loadCpu !== undefined && !pinSelf(cfg.loadCpu)) {
 }
 
 const snapshot = snapshotGateway();
+// Stopped by a signal (a terminal's Ctrl-C reaches the children too; kill or
+// a supervisor sends it to this process only): take the systems under test
+// and the load generator down with the bench, and the gateway's copy.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killChildren();
+    snapshot.remove();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
 useGatewayCli(snapshot.cli);
 
 const results: Results = {

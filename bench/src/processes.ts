@@ -11,6 +11,23 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+// Every child the bench starts, until it exits: a bench stopped by a signal
+// kills them instead of leaving the systems under test running.
+const children = new Set<ChildProcess>();
+
+/** Remembers `child` until it exits (see {@link killChildren}). */
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** SIGKILLs every child still running (on SIGINT/SIGTERM of the bench). */
+export function killChildren(): void {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+}
+
 /** `taskset -c <cpu> <command> ...` when cpu is given. */
 function pinned(cpu: number | undefined, command: string, args: readonly string[]): [string, string[]] {
   return cpu === undefined ? [command, [...args]] : ['taskset', ['-c', String(cpu), command, ...args]];
@@ -39,7 +56,7 @@ export async function startNodeServer(
   options: { cpu?: number; nodeFlags?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ServerProcess> {
   const [command, argv] = pinned(options.cpu, process.execPath, [...(options.nodeFlags ?? []), script, ...args]);
-  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: options.env ?? process.env });
+  const child = track(spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: options.env ?? process.env }));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within 15 s`)), 15_000);
@@ -93,7 +110,7 @@ export async function startRedis(cpu: number | undefined): Promise<ServerProcess
     '--loglevel',
     'warning',
   ]);
-  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const ok = await new Promise<boolean>((resolve) => {
     child.once('error', () => resolve(false));
     child.once('exit', () => resolve(false));

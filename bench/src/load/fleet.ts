@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { track } from '../processes.js';
 import type {
   Command,
   ConnectResult,
@@ -57,9 +58,11 @@ export class Fleet {
     const workers: Worker[] = [];
     for (let w = 0; w < count; w++) {
       const argv = [...(cpu === undefined ? [] : ['-c', String(cpu), process.execPath]), ...nodeFlags, WORKER];
-      const child = spawn(cpu === undefined ? process.execPath : 'taskset', argv, {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const child = track(
+        spawn(cpu === undefined ? process.execPath : 'taskset', argv, {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        }),
+      );
       workers.push(new Worker(child));
     }
     const fleet = new Fleet(workers);
