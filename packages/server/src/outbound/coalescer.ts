@@ -93,8 +93,9 @@ export interface CoalescerStats {
  * latency). When the previous flush wrote to many sockets or ran late (the
  * event loop lags), the next one is held for half as long as that flush took
  * (or as long as the loop lagged), times the share of its sockets that the
- * flush before it wrote too, at most `maxDelayMs`, counted from its end. Publications arriving in that window share each socket's write, so
- * the writer is busy at most about half the time and the cost per delivery
+ * flush before it wrote too, at most `maxDelayMs`, counted from its end.
+ * Publications arriving in that window share each socket's write, so the
+ * writes take at most about 2/3 of the time and the cost per delivery
  * falls exactly when the node is short of CPU; a publication that comes
  * after the window is not delayed, and a frame waits at most `maxDelayMs`.
  */
