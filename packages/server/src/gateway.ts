@@ -37,7 +37,7 @@ import {
   MAX_CONNECTIONS_PAGE,
 } from './http/api.js';
 import { createOriginCheck, originRefusal } from './http/origin.js';
-import { rejectUpgrade } from './http/respond.js';
+import { rejectUpgrade, sendError } from './http/respond.js';
 import { type ConnectionCounter, LocalConnectionCounter } from './limits/connection-counter.js';
 import { sourceKey } from './limits/source-address.js';
 import { createLogger, type Logger, redactUrl } from './log/logger.js';
@@ -818,6 +818,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
   if (options.serveHttp) options.server.on('request', onRequest);
 
+  const stoppedError = () => new AlbatrossError(ErrorCode.UNAVAILABLE, 'server is shut down');
+  const answerStopped = (_req: IncomingMessage, res: ServerResponse): void =>
+    sendError(res, stoppedError(), { connection: 'close' });
+  const refuseStopped = (_req: IncomingMessage, socket: Duplex): void => {
+    socket.on('error', onUpgradeSocketError);
+    rejectUpgrade(socket, stoppedError());
+  };
+
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
@@ -830,7 +838,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       options.server.off('upgrade', onUpgrade);
       options.server.off(socketEvent, onSocket);
       notUpgraded.clear();
-      if (options.serveHttp) options.server.off('request', onRequest);
+      if (options.serveHttp) {
+        // The server is the gateway's alone, and it may keep listening after
+        // a drain (until its owner closes it): with no listener left, Node
+        // would leave every later request and upgrade waiting forever. Say
+        // it is gone instead, so probes and clients move on to another node.
+        options.server.off('request', onRequest);
+        options.server.on('request', answerStopped);
+        options.server.on('upgrade', refuseStopped);
+      }
       await broker.close();
       metrics.stop();
     })();

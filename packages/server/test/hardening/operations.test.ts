@@ -14,6 +14,7 @@ import {
   signToken,
   startGateway,
   TestClient,
+  UpgradeRefused,
 } from '../support/harness.js';
 
 let running: Running | null = null;
@@ -130,6 +131,32 @@ describe('graceful drain', () => {
     }
     await draining;
     expect(Date.now() - started).toBeLessThan(20_000); // far from the 60 s cap, whatever the machine's load
+  });
+
+  it('answers 503 once drained, until its owner closes the server: no request or upgrade is left hanging', async () => {
+    running = await startGateway();
+    const { client } = await TestClient.authed(running.wsUrl, await signToken());
+    // The drain can end (every client gone, the gateway stopped) before a
+    // probe or a late upgrade arrives; the server it served still listens.
+    await running.gateway.drain(0);
+    expect((await client.waitClose()).code).toBe(1001);
+    const bounded = { signal: AbortSignal.timeout(5000) };
+    const ready = await fetch(`${running.httpUrl}/ready`, bounded);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ code: 'UNAVAILABLE' });
+    const publish = await fetch(`${running.httpUrl}/api/publish`, {
+      ...bounded,
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'user:u1:updates', event_type: 'e', payload: 1 }),
+    });
+    expect(publish.status).toBe(503);
+    const refused = await Promise.race([
+      TestClient.connect(running.wsUrl).catch((e: unknown) => e),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 5000)),
+    ]);
+    expect(refused).toBeInstanceOf(UpgradeRefused);
+    expect((refused as UpgradeRefused).status).toBe(503);
   });
 
   it('delivers what was queued before the close frame', async () => {

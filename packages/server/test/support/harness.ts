@@ -113,19 +113,33 @@ export class TestClient {
   }
 
   /** Opens a socket; resolves once open (rejects with the HTTP status on a refused upgrade). */
-  static async connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+  /**
+   * Opens a socket; rejects with `UpgradeRefused` on an HTTP answer, and with
+   * a timeout error naming the URL if neither comes within `timeoutMs`
+   * (a server that never answers fails the step that waited, not the test's
+   * overall timeout).
+   */
+  static async connect(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<TestClient> {
     const ws = new WebSocket(url, { headers });
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`timed out opening ${url} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const settle = (done: () => void) => {
+        clearTimeout(timer);
+        done();
+      };
+      ws.once('open', () => settle(resolve));
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (c: Buffer) => {
           body += c.toString();
         });
-        res.on('end', () => reject(new UpgradeRefused(res.statusCode ?? 0, body)));
+        res.on('end', () => settle(() => reject(new UpgradeRefused(res.statusCode ?? 0, body))));
       });
-      ws.once('error', reject);
+      ws.once('error', (error) => settle(() => reject(error)));
     });
     return client;
   }
@@ -227,6 +241,9 @@ export class UpgradeRefused extends Error {
 }
 
 /** POSTs JSON to the gateway's HTTP API. */
+/** Bounds each admin request, so a request nobody answers names itself. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 export async function post(
   baseUrl: string,
   path: string,
@@ -237,6 +254,7 @@ export async function post(
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }) },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
@@ -247,7 +265,10 @@ export async function get(
   path: string,
   key: string | null = ADMIN_KEY,
 ): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${baseUrl}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
+  const res = await fetch(`${baseUrl}${path}`, {
+    headers: key === null ? {} : { authorization: `Bearer ${key}` },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
