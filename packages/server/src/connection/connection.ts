@@ -301,6 +301,13 @@ export class Connection implements SubscriptionOwner, Scheduled {
     return (this.outbox ? this.outbox.backlog : this.ws.bufferedAmount) + this.heldBytes;
   }
 
+  /** Whether `held` is over the slow-consumer budget; reads the socket only when its cheap upper bound is. */
+  private overBudget(): boolean {
+    const budget = this.ctx.settings.slowConsumerBytes;
+    if (this.outbox && this.outbox.backlogBound + this.heldBytes <= budget) return false;
+    return this.held > budget;
+  }
+
   // --- inbound -------------------------------------------------------------
 
   /** @internal A frame from the peer (`ws`'s `message` event). */
@@ -778,7 +785,7 @@ export class Connection implements SubscriptionOwner, Scheduled {
     if (!subscription.live) {
       // Held back until its replay is out: counts against the budget like queued bytes.
       this.heldBytes += subscription.hold(publication);
-      if (this.held > this.ctx.settings.slowConsumerBytes) this.slowConsumer(this.held);
+      if (this.overBudget()) this.slowConsumer(this.held);
       return;
     }
     this.sendEvent(subscription, publication, wire);
@@ -822,9 +829,8 @@ export class Connection implements SubscriptionOwner, Scheduled {
   sendShared(data: Buffer | string, wire?: Buffer): boolean {
     if (this.state === 'closed') return false;
     // What the peer has not read yet (replays are paced, see goLive).
-    const buffered = this.held;
-    if (buffered > this.ctx.settings.slowConsumerBytes) {
-      this.slowConsumer(buffered);
+    if (this.overBudget()) {
+      this.slowConsumer(this.held);
       return false;
     }
     if (this.outbox) {

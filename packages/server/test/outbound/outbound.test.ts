@@ -93,6 +93,22 @@ describe('Coalescer', () => {
     expect(socket.writes).toHaveLength(1);
   });
 
+  it('backlogBound is the backlog read after the last flush: never below it while the socket drains', () => {
+    const socket = new FakeSocket();
+    const outbox = new Coalescer().outbox(socket);
+    expect(outbox.backlogBound).toBe(0);
+    outbox.push(textFrame(Buffer.alloc(100, 'a')));
+    socket.writableLength = 5_000; // the kernel did not take everything
+    outbox.flush();
+    expect(outbox.backlogBound).toBe(5_000);
+    socket.writableLength = 1_200; // drained since: the bound stays an upper bound, the exact read follows
+    expect(outbox.backlog).toBe(1_200);
+    expect(outbox.backlogBound).toBe(5_000);
+    outbox.push(textFrame(Buffer.alloc(100, 'b')));
+    outbox.flush();
+    expect(outbox.backlogBound).toBe(1_200);
+  });
+
   it('honours a bounded delay', () => {
     // Fake timers: on a busy machine a real 20 ms timer can fire before the next turn.
     vi.useFakeTimers();
