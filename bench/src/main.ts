@@ -82,12 +82,14 @@ const snapshot = snapshotGateway();
 // a supervisor sends it to this process only): take the systems under test
 // and the load generator down with the bench, and the gateway's copy.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killChildren();
-    snapshot.remove();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  });
+  process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
+// On every way out (a signal, a crash, the end of the run): a bench that
+// died of an error had left a gateway holding its sockets.
+process.once('exit', () => {
+  killChildren();
+  snapshot.remove();
+});
 useGatewayCli(snapshot.cli);
 
 const results: Results = {

@@ -27,10 +27,20 @@ class Worker {
       if (reply.ok) waiter.resolve(reply.value);
       else waiter.reject(new Error(`load worker: ${reply.error}`));
     });
-    child.on('exit', () => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error('load worker exited'));
-      this.pending.clear();
+    child.on('exit', (code, signal) => {
+      this.exited = `load worker ${this.pid} exited (${signal ?? code})`;
+      this.failAll(new Error(this.exited));
     });
+    // A dead worker's IPC channel emits 'error' on send: fail the calls, not the process.
+    child.on('error', (error) => this.failAll(error));
+  }
+
+  /** Set once the child has exited: later calls fail at once. */
+  private exited: string | null = null;
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
   }
 
   get pid(): number {
@@ -40,8 +50,12 @@ class Worker {
   call<T>(command: Command): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (this.exited !== null) return reject(new Error(this.exited));
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, command });
+      this.child.send({ id, command }, (error) => {
+        if (error === null || !this.pending.delete(id)) return;
+        reject(error);
+      });
     });
   }
 }
