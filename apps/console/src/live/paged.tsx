@@ -1,7 +1,8 @@
-import { type QueryKey, useQuery } from '@tanstack/react-query';
+import { type QueryKey, type UseQueryResult, useQuery } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import type { Page } from '../api/contract.js';
-import { Button } from '../ui/controls.js';
+import { toApiError } from '../api/errors.js';
+import { Button, Empty, ErrorAlert, Loading } from '../ui/controls.js';
 
 /**
  * Most pages a list follows (200 items each): past it "Load more" stops,
@@ -71,4 +72,35 @@ export function LoadMore({
       </Button>
     </div>
   );
+}
+
+/**
+ * What a list shows in each state of its query: "Loading {what}…", the
+ * error with a Retry button, `empty` when it has no item, else
+ * `children(items)`. Every list page triages the same way.
+ *
+ * @example
+ * <PagedItems list={list} what="tenants" empty="No tenant yet.">
+ *   {(tenants) => <ul>{tenants.map((t) => <li key={t.id}>{t.name}</li>)}</ul>}
+ * </PagedItems>
+ */
+export function PagedItems<T>({
+  list,
+  what,
+  empty,
+  children,
+}: {
+  list: UseQueryResult<Page<T>>;
+  what: string;
+  empty: ReactNode;
+  children: (items: T[]) => ReactNode;
+}): ReactNode {
+  if (list.isPending) return <Loading what={what} />;
+  if (list.isError) {
+    return (
+      <ErrorAlert error={toApiError(list.error)} action={<Button onClick={() => void list.refetch()}>Retry</Button>} />
+    );
+  }
+  if (list.data.items.length === 0) return <Empty>{empty}</Empty>;
+  return children(list.data.items);
 }

@@ -16,17 +16,15 @@ import { type ApiError, toApiError } from '../api/errors.js';
 import { useMe } from '../auth/me.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
-import { LoadMore, usePagedQuery } from '../live/paged.js';
+import { LoadMore, PagedItems, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
 import {
   Button,
   ConfirmDialog,
   CopyOnceDialog,
-  Empty,
   ErrorAlert,
   formatTime,
-  Loading,
   PageHeader,
   TextField,
 } from '../ui/controls.js';
@@ -108,42 +106,35 @@ export function ApiKeysPage(): ReactNode {
       </form>
       <ErrorAlert error={createError} />
       <CommandError error={revoke.error} keys={[['apikeys', uid]]} onDismiss={revoke.clearError} />
-      {list.isPending ? (
-        <Loading what="API keys" />
-      ) : list.isError ? (
-        <ErrorAlert
-          error={toApiError(list.error)}
-          action={<Button onClick={() => void list.refetch()}>Retry</Button>}
-        />
-      ) : list.data.items.length === 0 ? (
-        <Empty>No API key yet.</Empty>
-      ) : (
-        <ul className="divide-y divide-zinc-200 rounded-md border border-zinc-200 bg-white">
-          {list.data.items.map((k) => (
-            <li
-              key={k.id}
-              data-testid="apikey-row"
-              data-id={k.id}
-              className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(k.id) ? 'live-highlight' : ''}`}
-            >
-              <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
-                <p className="font-medium">{k.name}</p>
-                <p className="font-mono text-sm text-zinc-700">{k.prefix}…</p>
-              </div>
-              <p className="text-xs text-zinc-700">
-                Created {formatTime(k.created_at)} · last used {formatTime(k.last_used_at)}
-              </p>
-              {k.revoked_at ? (
-                <span className="rounded-full bg-zinc-200 px-2 py-0.5 text-xs">revoked</span>
-              ) : (
-                <Button variant="danger" onClick={() => setRevoking(k)} aria-label={`Revoke ${k.name}`}>
-                  Revoke
-                </Button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+      <PagedItems list={list} what="API keys" empty="No API key yet.">
+        {(items) => (
+          <ul className="divide-y divide-zinc-200 rounded-md border border-zinc-200 bg-white">
+            {items.map((k) => (
+              <li
+                key={k.id}
+                data-testid="apikey-row"
+                data-id={k.id}
+                className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(k.id) ? 'live-highlight' : ''}`}
+              >
+                <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
+                  <p className="font-medium">{k.name}</p>
+                  <p className="font-mono text-sm text-zinc-700">{k.prefix}…</p>
+                </div>
+                <p className="text-xs text-zinc-700">
+                  Created {formatTime(k.created_at)} · last used {formatTime(k.last_used_at)}
+                </p>
+                {k.revoked_at ? (
+                  <span className="rounded-full bg-zinc-200 px-2 py-0.5 text-xs">revoked</span>
+                ) : (
+                  <Button variant="danger" onClick={() => setRevoking(k)} aria-label={`Revoke ${k.name}`}>
+                    Revoke
+                  </Button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </PagedItems>
       <LoadMore list={list} what="API keys" />
       <CopyOnceDialog
         open={created !== null}

@@ -18,10 +18,10 @@ import { isAdmin, useMe } from '../auth/me.js';
 import { useTenantScope } from '../layout/tenant-scope.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
-import { LoadMore, usePagedQuery } from '../live/paged.js';
+import { LoadMore, PagedItems, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
-import { Button, Empty, ErrorAlert, formatTime, Loading, Modal, PageHeader, TextField } from '../ui/controls.js';
+import { Button, ErrorAlert, formatTime, Loading, Modal, PageHeader, TextField } from '../ui/controls.js';
 
 const PIREP_EVENTS: string[] = [
   PlatformEventType.PirepSubmitted,
@@ -139,18 +139,9 @@ export function MyPirepsPage(): ReactNode {
           File a PIREP
         </Link>
       </PageHeader>
-      {list.isPending ? (
-        <Loading what="PIREPs" />
-      ) : list.isError ? (
-        <ErrorAlert
-          error={toApiError(list.error)}
-          action={<Button onClick={() => void list.refetch()}>Retry</Button>}
-        />
-      ) : list.data.items.length === 0 ? (
-        <Empty>You have not filed any PIREP yet.</Empty>
-      ) : (
-        <PirepTable pireps={list.data.items} changed={changed} />
-      )}
+      <PagedItems list={list} what="PIREPs" empty="You have not filed any PIREP yet.">
+        {(items) => <PirepTable pireps={items} changed={changed} />}
+      </PagedItems>
       <LoadMore list={list} what="PIREPs" />
     </section>
   );
@@ -263,22 +254,19 @@ export function ReviewQueuePage(): ReactNode {
         </label>
       </PageHeader>
       <CommandError error={review.error} keys={[['pireps']]} onDismiss={review.clearError} />
-      {list.isPending ? (
-        <Loading what="the review queue" />
-      ) : list.isError ? (
-        <ErrorAlert
-          error={toApiError(list.error)}
-          action={<Button onClick={() => void list.refetch()}>Retry</Button>}
-        />
-      ) : list.data.items.length === 0 ? (
-        <Empty>{status === 'submitted' ? 'Nothing to review.' : 'No PIREPs here.'}</Empty>
-      ) : (
-        <PirepTable
-          pireps={list.data.items}
-          changed={changed}
-          actions={(p) => <ReviewButtons pirep={p} onPick={(decision) => setTarget({ pirep: p, decision })} />}
-        />
-      )}
+      <PagedItems
+        list={list}
+        what="the review queue"
+        empty={status === 'submitted' ? 'Nothing to review.' : 'No PIREPs here.'}
+      >
+        {(items) => (
+          <PirepTable
+            pireps={items}
+            changed={changed}
+            actions={(p) => <ReviewButtons pirep={p} onPick={(decision) => setTarget({ pirep: p, decision })} />}
+          />
+        )}
+      </PagedItems>
       <LoadMore list={list} what="PIREPs" />
       <ReviewDialog
         target={target}

@@ -12,10 +12,10 @@ import { type ApiError, toApiError } from '../api/errors.js';
 import { useTenantScope } from '../layout/tenant-scope.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
-import { LoadMore, usePagedQuery } from '../live/paged.js';
+import { LoadMore, PagedItems, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
-import { Button, ConfirmDialog, Empty, ErrorAlert, Loading, Modal, PageHeader, TextField } from '../ui/controls.js';
+import { Button, ConfirmDialog, ErrorAlert, Modal, PageHeader, TextField } from '../ui/controls.js';
 
 function NameDialog({
   open,
@@ -87,49 +87,42 @@ export function TenantsPage(): ReactNode {
         <Button onClick={() => setCreating(true)}>Create tenant</Button>
       </PageHeader>
       <CommandError error={toggle.error} keys={[['tenants']]} onDismiss={toggle.clearError} />
-      {list.isPending ? (
-        <Loading what="tenants" />
-      ) : list.isError ? (
-        <ErrorAlert
-          error={toApiError(list.error)}
-          action={<Button onClick={() => void list.refetch()}>Retry</Button>}
-        />
-      ) : list.data.items.length === 0 ? (
-        <Empty>No tenant yet.</Empty>
-      ) : (
-        <ul className="divide-y divide-zinc-200 rounded-md border border-zinc-200 bg-white">
-          {list.data.items.map((t) => (
-            <li
-              key={t.id}
-              data-testid="tenant-row"
-              data-id={t.id}
-              className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(t.id) ? 'live-highlight' : ''}`}
-            >
-              <p className="min-w-0 basis-full font-medium sm:basis-0 sm:flex-1">{t.name}</p>
-              <span
-                className={`rounded-full px-2 py-0.5 text-xs ${t.status === 'active' ? 'bg-green-100 text-green-950' : 'bg-red-100 text-red-950'}`}
+      <PagedItems list={list} what="tenants" empty="No tenant yet.">
+        {(items) => (
+          <ul className="divide-y divide-zinc-200 rounded-md border border-zinc-200 bg-white">
+            {items.map((t) => (
+              <li
+                key={t.id}
+                data-testid="tenant-row"
+                data-id={t.id}
+                className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(t.id) ? 'live-highlight' : ''}`}
               >
-                {t.status}
-              </span>
-              <Button variant="secondary" onClick={() => setTenantId(t.id)} aria-label={`Switch to ${t.name}`}>
-                Switch to
-              </Button>
-              <Button variant="secondary" onClick={() => setRenaming(t)} aria-label={`Rename ${t.name}`}>
-                Rename
-              </Button>
-              {t.id === 'platform' ? null : (
-                <Button
-                  variant={t.status === 'active' ? 'danger' : 'secondary'}
-                  onClick={() => setToggling(t)}
-                  aria-label={`${t.status === 'active' ? 'Suspend' : 'Reactivate'} ${t.name}`}
+                <p className="min-w-0 basis-full font-medium sm:basis-0 sm:flex-1">{t.name}</p>
+                <span
+                  className={`rounded-full px-2 py-0.5 text-xs ${t.status === 'active' ? 'bg-green-100 text-green-950' : 'bg-red-100 text-red-950'}`}
                 >
-                  {t.status === 'active' ? 'Suspend' : 'Reactivate'}
+                  {t.status}
+                </span>
+                <Button variant="secondary" onClick={() => setTenantId(t.id)} aria-label={`Switch to ${t.name}`}>
+                  Switch to
                 </Button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+                <Button variant="secondary" onClick={() => setRenaming(t)} aria-label={`Rename ${t.name}`}>
+                  Rename
+                </Button>
+                {t.id === 'platform' ? null : (
+                  <Button
+                    variant={t.status === 'active' ? 'danger' : 'secondary'}
+                    onClick={() => setToggling(t)}
+                    aria-label={`${t.status === 'active' ? 'Suspend' : 'Reactivate'} ${t.name}`}
+                  >
+                    {t.status === 'active' ? 'Suspend' : 'Reactivate'}
+                  </Button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </PagedItems>
       <LoadMore list={list} what="tenants" />
       <NameDialog
         open={creating}

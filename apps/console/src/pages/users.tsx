@@ -17,16 +17,14 @@ import { hasRole, useMe } from '../auth/me.js';
 import { useTenantScope } from '../layout/tenant-scope.js';
 import { useLiveView } from '../live/live.js';
 import { patchItem, useOptimistic } from '../live/optimistic.js';
-import { LoadMore, usePagedQuery } from '../live/paged.js';
+import { LoadMore, PagedItems, usePagedQuery } from '../live/paged.js';
 import { useServices } from '../services.js';
 import { CommandError } from '../ui/command-error.js';
 import {
   Button,
   ConfirmDialog,
   CopyOnceDialog,
-  Empty,
   ErrorAlert,
-  Loading,
   Modal,
   PageHeader,
   SelectField,
@@ -247,55 +245,48 @@ export function UsersPage(): ReactNode {
           toggle.clearError();
         }}
       />
-      {list.isPending ? (
-        <Loading what="users" />
-      ) : list.isError ? (
-        <ErrorAlert
-          error={toApiError(list.error)}
-          action={<Button onClick={() => void list.refetch()}>Retry</Button>}
-        />
-      ) : list.data.items.length === 0 ? (
-        <Empty>No user matches.</Empty>
-      ) : (
-        <ul className="divide-y divide-zinc-200 rounded-md border border-zinc-200 bg-white">
-          {list.data.items.map((u) => (
-            <li
-              key={u.id}
-              data-testid="user-row"
-              data-id={u.id}
-              className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(u.id) ? 'live-highlight' : ''}`}
-            >
-              <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
-                <p className="font-medium">{u.display_name}</p>
-                <p className="truncate text-sm text-zinc-700">{u.email}</p>
-              </div>
-              <p className="text-sm">{u.roles.join(', ')}</p>
-              <span
-                className={`rounded-full px-2 py-0.5 text-xs ${u.status === 'active' ? 'bg-green-100 text-green-950' : 'bg-zinc-200 text-zinc-900'}`}
+      <PagedItems list={list} what="users" empty="No user matches.">
+        {(items) => (
+          <ul className="divide-y divide-zinc-200 rounded-md border border-zinc-200 bg-white">
+            {items.map((u) => (
+              <li
+                key={u.id}
+                data-testid="user-row"
+                data-id={u.id}
+                className={`flex flex-wrap items-center gap-2 px-3 py-2 ${changed.has(u.id) ? 'live-highlight' : ''}`}
               >
-                {u.status}
-              </span>
-              <Link
-                to={`/api-keys?user=${encodeURIComponent(u.id)}`}
-                className="rounded-md px-3 py-1.5 text-sm text-sky-800 underline"
-                aria-label={`API keys of ${u.email}`}
-              >
-                Keys
-              </Link>
-              <Button variant="secondary" onClick={() => setEditing(u)} aria-label={`Edit roles of ${u.email}`}>
-                Roles
-              </Button>
-              <Button
-                variant={u.status === 'active' ? 'danger' : 'secondary'}
-                onClick={() => setToggling(u)}
-                aria-label={`${u.status === 'active' ? 'Deactivate' : 'Reactivate'} ${u.email}`}
-              >
-                {u.status === 'active' ? 'Deactivate' : 'Reactivate'}
-              </Button>
-            </li>
-          ))}
-        </ul>
-      )}
+                <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
+                  <p className="font-medium">{u.display_name}</p>
+                  <p className="truncate text-sm text-zinc-700">{u.email}</p>
+                </div>
+                <p className="text-sm">{u.roles.join(', ')}</p>
+                <span
+                  className={`rounded-full px-2 py-0.5 text-xs ${u.status === 'active' ? 'bg-green-100 text-green-950' : 'bg-zinc-200 text-zinc-900'}`}
+                >
+                  {u.status}
+                </span>
+                <Link
+                  to={`/api-keys?user=${encodeURIComponent(u.id)}`}
+                  className="rounded-md px-3 py-1.5 text-sm text-sky-800 underline"
+                  aria-label={`API keys of ${u.email}`}
+                >
+                  Keys
+                </Link>
+                <Button variant="secondary" onClick={() => setEditing(u)} aria-label={`Edit roles of ${u.email}`}>
+                  Roles
+                </Button>
+                <Button
+                  variant={u.status === 'active' ? 'danger' : 'secondary'}
+                  onClick={() => setToggling(u)}
+                  aria-label={`${u.status === 'active' ? 'Deactivate' : 'Reactivate'} ${u.email}`}
+                >
+                  {u.status === 'active' ? 'Deactivate' : 'Reactivate'}
+                </Button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </PagedItems>
       <LoadMore list={list} what="users" />
       <CreateUserDialog
         open={creating}
