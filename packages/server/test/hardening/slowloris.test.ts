@@ -4,7 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway, httpServerOptions } from '../../src/index.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { ADMIN_KEY, SECRET, signToken, TestClient } from '../support/harness.js';
+import { ADMIN_KEY, type HalfUpgrade, SECRET, sendHalfUpgrade, signToken, TestClient } from '../support/harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -29,32 +29,13 @@ async function serve(server: http.Server): Promise<{ gateway: Gateway; port: num
   return { gateway, port: (server.address() as AddressInfo).port };
 }
 
-/** Opens a raw socket and sends only part of an upgrade request's head. */
-function halfUpgrade(port: number): { socket: net.Socket; closed: Promise<{ answer: string; byServer: boolean }> } {
-  const socket = net.connect(port, '127.0.0.1', () =>
-    socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n'),
-  );
+/** A half-sent upgrade whose socket this file's cleanup destroys. */
+function halfUpgrade(port: number): HalfUpgrade {
+  const half = sendHalfUpgrade(port);
   cleanups.push(async () => {
-    socket.destroy();
+    half.socket.destroy();
   });
-  let answer = '';
-  socket.on('data', (chunk: Buffer) => {
-    answer += chunk.toString('latin1');
-  });
-  socket.on('error', () => {});
-  // Our own bound, far above the configured timeout: if it fires, the server did not close the socket.
-  let byServer = true;
-  const guard = setTimeout(() => {
-    byServer = false;
-    socket.destroy();
-  }, 10_000);
-  const closed = new Promise<{ answer: string; byServer: boolean }>((resolve) =>
-    socket.once('close', () => {
-      clearTimeout(guard);
-      resolve({ answer, byServer });
-    }),
-  );
-  return { socket, closed };
+  return half;
 }
 
 async function gauge(gateway: Gateway): Promise<number> {

@@ -1,13 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HistoryResponse } from '@albatross/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { get, post, sha256Hex, signToken, TestClient } from '../support/harness.js';
+import { get, post, sendHalfUpgrade, sha256Hex, signToken, TestClient } from '../support/harness.js';
 
 // The CLI runs from its TypeScript sources through tsx, resolving workspace
 // packages to their sources too, so these tests need no build.
@@ -143,22 +141,8 @@ describe('albatross serve (standalone CLI)', () => {
   it('closes a half-sent upgrade request after --headers-timeout-ms with 408 (slowloris, D12)', async () => {
     const cli = startCli(['serve', '--port', '0', '--jwt-secret', CLI_SECRET, '--headers-timeout-ms', '400']);
     const { port } = await cli.listening();
-    const socket = net.connect(port, '127.0.0.1', () =>
-      socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n'),
-    );
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => {
-      answer += chunk.toString('latin1');
-    });
-    socket.on('error', () => {});
-    // Far above the setting (Node's default held such a socket over a minute): firing means not closed by the server.
-    let byServer = true;
-    const guard = setTimeout(() => {
-      byServer = false;
-      socket.destroy();
-    }, 10_000);
-    await once(socket, 'close');
-    clearTimeout(guard);
+    // Node's default held such a socket over a minute; the helper's 10 s guard firing means not closed by the server.
+    const { answer, byServer } = await sendHalfUpgrade(port).closed;
     expect(byServer).toBe(true);
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
   });

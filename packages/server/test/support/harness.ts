@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { ServerFrame } from '@albatross/protocol';
 import { SignJWT } from 'jose';
 import { afterEach } from 'vitest';
@@ -318,4 +318,39 @@ export function useGateways(): {
       return client;
     },
   };
+}
+
+/** A raw socket holding a half-sent upgrade request, and how it ended. */
+export interface HalfUpgrade {
+  socket: net.Socket;
+  /** `byServer` false: our own 10 s guard closed it, so the server never did. */
+  closed: Promise<{ answer: string; byServer: boolean }>;
+}
+
+/**
+ * Opens a raw socket and sends only part of an upgrade request's head (a
+ * slowloris client); resolves `closed` with what the server answered.
+ */
+export function sendHalfUpgrade(port: number): HalfUpgrade {
+  const socket = net.connect(port, '127.0.0.1', () =>
+    socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n'),
+  );
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => {
+    answer += chunk.toString('latin1');
+  });
+  socket.on('error', () => {});
+  // Far above any timeout the tests configure: if it fires, the server did not close the socket.
+  let byServer = true;
+  const guard = setTimeout(() => {
+    byServer = false;
+    socket.destroy();
+  }, 10_000);
+  const closed = new Promise<{ answer: string; byServer: boolean }>((resolve) =>
+    socket.once('close', () => {
+      clearTimeout(guard);
+      resolve({ answer, byServer });
+    }),
+  );
+  return { socket, closed };
 }
