@@ -1,43 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Jwks, TokenResponse } from '@albatross/platform-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../tests/support/cli.js';
 import { Api, strongPassword } from './helpers.js';
 
 // `albatross platform` and `albatross keys rotate`, run from the CLI's sources as `npm start` runs them built.
-const MAIN = fileURLToPath(new URL('../../../packages/server/src/cli/main.ts', import.meta.url));
 const CWD = fileURLToPath(new URL('..', import.meta.url));
 
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('ALBATROSS_') || ['DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST', 'NODE_OPTIONS'].includes(key))
-      continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--conditions=@albatross/source', '--import', 'tsx', MAIN, ...args], {
-    cwd: CWD,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: CWD, env });
 
 async function waitFor(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,42 +1,15 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../tests/support/cli.js';
 import { createCommandHandler, openEventStore, projectionStatus, type SqlEventStore } from '../src/index.js';
 import { createTestDatabase, type TestDatabase, uid, waitFor } from './helpers.js';
 import { ticket } from './ticket.js';
 
 // `albatross worker` and `albatross projections` from the CLI's sources.
-const MAIN = fileURLToPath(new URL('../../server/src/cli/main.ts', import.meta.url));
 const PROJECTIONS = fileURLToPath(new URL('./fixtures/projections.ts', import.meta.url));
 const CWD = fileURLToPath(new URL('..', import.meta.url));
 
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('ALBATROSS_') || key === 'DATABASE_URL' || key === 'NODE_OPTIONS' || key.startsWith('TEST_'))
-      continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--conditions=@albatross/source', '--import', 'tsx', MAIN, ...args], {
-    cwd: CWD,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: CWD, env });
 
 describe('albatross worker and projections (CLI)', () => {
   let db: TestDatabase;

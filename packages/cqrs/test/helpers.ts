@@ -1,41 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { createTestDatabase as createDatabase } from '../../../tests/support/postgres.js';
 import { openEventStore, type SqlEventStore } from '../src/index.js';
 
-/** The machine's PostgreSQL (trust auth); CI starts it. Override with ALBATROSS_TEST_PG_URL. */
-export const PG_ADMIN_URL = process.env.ALBATROSS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export type { TestDatabase } from '../../../tests/support/postgres.js';
 
-/** A database of its own for one test file, dropped by `drop()`. */
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-/** Creates a uniquely named database on the test PostgreSQL server. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `albatross_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
+/** A database of its own on the test PostgreSQL server (see tests/support/postgres.ts). */
+export const createTestDatabase = () => createDatabase('albatross_test');
 
 /** One backend the contract suites run against. */
 export interface Backend {

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnCli } from '../../../../tests/support/cli.js';
 
 // `albatross platform` from the CLI's sources, as `npm start` runs it built.
-const MAIN = fileURLToPath(new URL('../../../../packages/server/src/cli/main.ts', import.meta.url));
 const CWD = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A platform node running as its own process. */
@@ -15,17 +15,6 @@ export interface PlatformProcess {
   /** Every output line, for failure messages. */
   readonly output: string[];
   stop(): Promise<void>;
-}
-
-/** The environment without the caller's Albatross settings, plus `extra`. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('ALBATROSS_') || ['DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST', 'NODE_OPTIONS'].includes(key))
-      continue;
-    env[key] = value;
-  }
-  return { ...env, NODE_ENV: 'test', ...extra };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -42,11 +31,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /** Starts `albatross platform --port 0` with `env` and resolves once it logs its `listening` line. */
 export async function startPlatformProcess(env: Record<string, string>, timeoutMs = 120_000): Promise<PlatformProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@albatross/source', '--import', 'tsx', MAIN, 'platform', '--port', '0', '--host', '127.0.0.1'],
-    { cwd: CWD, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnCli(['platform', '--port', '0', '--host', '127.0.0.1'], {
+    cwd: CWD,
+    env: { NODE_ENV: 'test', ...env },
+  });
   const output: string[] = [];
   const lines: Array<Record<string, unknown>> = [];
   const keep = (line: string) => {

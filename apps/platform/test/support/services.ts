@@ -1,8 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../../../tests/support/postgres.js';
 
 const run = promisify(execFile);
 
@@ -12,18 +11,12 @@ const run = promisify(execFile);
  * their own on the machine's PostgreSQL, dropped afterwards.
  */
 
-/** The test PostgreSQL (trust auth); override with ALBATROSS_TEST_PG_URL. */
-export const PG_ADMIN_URL = process.env.ALBATROSS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export { PG_ADMIN_URL, type TestDatabase } from '../../../../tests/support/postgres.js';
 
 export interface TestRedis {
   readonly port: number;
   readonly url: string;
   stop(): Promise<void>;
-}
-
-export interface TestDatabase {
-  readonly url: string;
-  drop(): Promise<void>;
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -72,28 +65,5 @@ export async function startRedis(): Promise<TestRedis> {
   throw new Error('could not start redis-server on a free port');
 }
 
-/** Creates a uniquely named database on the test PostgreSQL server. */
-export async function createDatabase(): Promise<TestDatabase> {
-  const name = `albatross_platform_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
+/** A database of its own on the test PostgreSQL server, dropped by `drop()`. */
+export const createDatabase = (): Promise<TestDatabase> => createTestDatabase('albatross_platform');

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnCli } from '../../../../tests/support/cli.js';
 import { signToken, TestClient } from '../support/harness.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const SECRET = 'test-secret-0123456789abcdef';
 let child: ChildProcess | null = null;
 
@@ -16,13 +17,7 @@ afterEach(() => {
 async function startCli(
   args: string[],
 ): Promise<{ process: ChildProcess; port: number; logged(msg: string): Promise<void> }> {
-  const proc = spawn(
-    process.execPath,
-    ['--conditions=@albatross/source', '--import', 'tsx', CLI, 'serve', '--port', '0', '--jwt-secret', SECRET, ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const proc = spawnCli(['serve', '--port', '0', '--jwt-secret', SECRET, ...args], { cwd: PACKAGE_DIR });
   child = proc;
   const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
   const seen = new Set<string>();

@@ -1,28 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HistoryResponse } from '@albatross/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli } from '../../../../tests/support/cli.js';
 import { get, post, sendHalfUpgrade, sha256Hex, signToken, TestClient } from '../support/harness.js';
 
 // The CLI runs from its TypeScript sources through tsx, resolving workspace
 // packages to their sources too, so these tests need no build.
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const CLI_SECRET = 'cli-test-secret-0123456789';
 const CLI_ADMIN = 'cli-admin-key-5f0c1e9a7b';
-
-/** The parent's environment without any Albatross setting, so only what a test passes applies. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('ALBATROSS_') || key === 'REDIS_URL' || key === 'NODE_OPTIONS') continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
 
 interface Cli {
   child: ChildProcess;
@@ -39,11 +29,7 @@ afterEach(() => {
 });
 
 function startCli(args: string[], env: Record<string, string> = {}): Cli {
-  const child = spawn(process.execPath, ['--conditions=@albatross/source', '--import', 'tsx', MAIN, ...args], {
-    cwd: PACKAGE_DIR,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(args, { cwd: PACKAGE_DIR, env });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters: Array<() => void> = [];
