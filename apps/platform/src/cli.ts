@@ -1,9 +1,12 @@
 import { openEventStore } from '@albatross/cqrs';
 import { DEFAULT_ADMIN_EMAIL } from '@albatross/platform-api';
-import { createLogger, type Logger } from '@albatross/server';
+import { createLogger, handleShutdownSignals, type Logger } from '@albatross/server';
 import { startPlatform } from './app.js';
 import { rotateSigningKey } from './auth/keys.js';
 import { ensurePlatformTables } from './readmodel/tables.js';
+
+/** Longest window over which a shutting-down node closes its clients (the gateway spreads closes at ~1000/s). */
+const PLATFORM_DRAIN_MS = 5_000;
 
 /** Options of `albatross platform` (flags, or their environment variables). */
 export interface PlatformCommandOptions {
@@ -75,25 +78,15 @@ export async function runPlatformCommand(
   } else {
     process.stderr.write(`\nAlbatross platform: ${platform.url}\n\n`);
   }
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    platform.gateway
-      .drain(5_000)
-      .then(() => platform.close())
-      .then(() => {
-        logger.info({}, 'stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // A repeated Ctrl-C (npm start forwards it too) does not cut the drain short.
+  handleShutdownSignals({
+    logger,
+    logFields: { drain_ms: PLATFORM_DRAIN_MS },
+    shutdown: async () => {
+      await platform.gateway.drain(PLATFORM_DRAIN_MS);
+      await platform.close();
+    },
+  });
 }
 
 /** `albatross keys rotate`: adds a signing key; the old one stays published until its tokens expire. */

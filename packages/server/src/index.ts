@@ -41,4 +41,9 @@ export { AlbatrossError, toAlbatrossError } from './errors.js';
 export { createGateway, GATEWAY_DEFAULTS, type Gateway, type GatewayOptions } from './gateway.js';
 export type { ConnectionFilter, ConnectionInfo, ConnectionPage } from './http/api.js';
 export { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, httpServerOptions } from './http/server-timeouts.js';
+export {
+  handleShutdownSignals,
+  type ShutdownSignalOptions,
+  type SignalTarget,
+} from './lifecycle/signals.js';
 export { createLogger, type Logger, type LogLevel, redactUrl, silentLogger } from './log/logger.js';

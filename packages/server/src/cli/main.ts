@@ -17,6 +17,7 @@ import {
 } from '../config/settings.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { httpServerOptions } from '../http/server-timeouts.js';
+import { handleShutdownSignals } from '../lifecycle/signals.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { addCqrsCommands } from './cqrs-commands.js';
 import { type DevSecrets, loadDevSecrets } from './dev-secrets.js';
@@ -230,32 +231,14 @@ async function serve(flags: ReadonlyMap<string, string>): Promise<void> {
     if (config.dev) await printDemo(config, port, devSecrets);
   }
 
-  let firstSignalAt = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    const now = Date.now();
-    if (firstSignalAt !== 0) {
-      if (now - firstSignalAt >= 1000) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      return;
-    }
-    firstSignalAt = now;
-    logger.info({ signal, drain_ms: drainMs }, 'shutting down');
-    gateway
-      .drain(drainMs)
-      .then(() => new Promise<void>((resolve) => server.close(() => resolve())))
-      .then(() => {
-        logger.info({}, 'stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  handleShutdownSignals({
+    logger,
+    logFields: { drain_ms: drainMs },
+    shutdown: async () => {
+      await gateway.drain(drainMs);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  });
 }
 
 /**
