@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The `albatross` CLI's TypeScript entry point: tests run it from its sources, no build needed. */
@@ -27,12 +27,12 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
  */
 export function spawnCli(
   args: readonly string[],
-  options: { cwd: string; env?: Record<string, string> },
+  options: { cwd: string; env?: Record<string, string>; stdio?: StdioOptions },
 ): ChildProcess {
   return spawn(process.execPath, ['--conditions=@albatross/source', '--import', 'tsx', CLI_MAIN, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
   });
 }
 

@@ -78,7 +78,7 @@ export async function runPlatformCommand(
   } else {
     process.stderr.write(`\nAlbatross platform: ${platform.url}\n\n`);
   }
-  // A repeated Ctrl-C (npm start forwards it too) does not cut the drain short.
+  // Like `albatross serve`: a repeat within 1 s does not cut the drain short, a later one exits 1.
   handleShutdownSignals({
     logger,
     logFields: { drain_ms: PLATFORM_DRAIN_MS },

@@ -74,7 +74,7 @@ describe('albatross platform (CLI)', () => {
     const kidsBefore = (await api.get<Jwks>('/.well-known/jwks.json')).body.keys.map((k) => k.kid);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    // The gateway CLI's signal handling (a repeated Ctrl-C within 1 s does not cut the drain short; see its unit test).
+    // Wired to the shared signal handling (its rules are unit-tested in the server package).
     expect(jsonLines(first.out()).filter((l) => l.msg === 'shutting down')).toEqual([
       expect.objectContaining({ signal: 'SIGTERM', drain_ms: 5000 }),
     ]);

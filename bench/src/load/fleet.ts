@@ -43,9 +43,9 @@ class Worker {
     this.pending.clear();
   }
 
-  /** False once the child has exited, by itself or by a signal. */
+  /** False once the child has exited (by itself or by a signal) or its IPC channel has closed (it is dying). */
   get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return this.child.connected && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   get pid(): number {

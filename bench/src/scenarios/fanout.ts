@@ -98,8 +98,11 @@ export async function runFanout(
     };
   } finally {
     publisher.close();
-    await fleet.closeAll();
-    await system.stop();
+    try {
+      await fleet.closeAll();
+    } finally {
+      await system.stop();
+    }
   }
 }
 

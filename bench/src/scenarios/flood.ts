@@ -84,8 +84,11 @@ export async function runFlood(cfg: SuiteConfig, fleet: Fleet, log: (line: strin
     return run;
   } finally {
     publisher.close();
-    await fleet.closeAll();
-    await system.stop();
+    try {
+      await fleet.closeAll();
+    } finally {
+      await system.stop();
+    }
   }
 }
 

@@ -71,7 +71,10 @@ export async function runMemory(
     }
     return { system: name, round, subscriptionsPerConnection: albatross ? 3 : 1, points, failed };
   } finally {
-    await fleet.closeAll();
-    await system.stop();
+    try {
+      await fleet.closeAll();
+    } finally {
+      await system.stop();
+    }
   }
 }

@@ -168,8 +168,11 @@ export async function runProfile(cfg: SuiteConfig, rate: number, fleet: Fleet): 
     return { rate: Math.round(rate), step, ...summarizeProfile(profile, 15, { lengthUs: stepUs, tailUs }) };
   } finally {
     publisher.close();
-    await fleet.closeAll();
-    await system.stop();
+    try {
+      await fleet.closeAll();
+    } finally {
+      await system.stop();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -76,8 +76,11 @@ export async function runConnectStorm(
       loadGenCpuShare: round((totalCpuSeconds(lgPids) - l0) / seconds),
     };
   } finally {
-    await fleet.closeAll();
-    await system.stop();
+    try {
+      await fleet.closeAll();
+    } finally {
+      await system.stop();
+    }
   }
 }
 
@@ -135,7 +138,10 @@ export async function runReconnectStorm(cfg: SuiteConfig, fleet: Fleet): Promise
     };
   } finally {
     publisher.close();
-    await fleet.closeAll();
-    await system.stop();
+    try {
+      await fleet.closeAll();
+    } finally {
+      await system.stop();
+    }
   }
 }

@@ -168,7 +168,10 @@ export interface GatewayOptions {
   /**
    * Also answer the gateway's HTTP routes on the server's `request` event and
    * 404 everything else (the standalone server). Embedded apps leave this off
-   * and mount {@link Gateway.handleRequest} themselves.
+   * and mount {@link Gateway.handleRequest} themselves. With it on, the server
+   * is the gateway's alone: once drained or closed, the gateway answers every
+   * later request and upgrade 503 `UNAVAILABLE` until the server is closed,
+   * so do not attach another gateway to it.
    */
   serveHttp?: boolean;
   logger?: Logger;
@@ -219,10 +222,11 @@ export interface Gateway {
    * Graceful shutdown: `/ready` turns 503 and upgrades are refused, then every
    * client is closed 1001 with `{"reconnect_after_ms":N}`, spread over
    * `connections × drainMsPerConnection` ms, at most `windowMs`
-   * (default `drainMs`), then the broker stops.
+   * (default `drainMs`), then the broker stops. With `serveHttp`, later
+   * requests and upgrades get 503 until the server is closed.
    */
   drain(windowMs?: number): Promise<void>;
-  /** Immediate shutdown: closes every connection with 1001 now and stops the broker. */
+  /** Immediate shutdown: closes every connection with 1001 now and stops the broker (then as after `drain`). */
   close(): Promise<void>;
 }
 

@@ -13,23 +13,23 @@ export interface ShutdownSignalOptions {
   shutdown(signal: NodeJS.Signals): Promise<void>;
   /**
    * A second signal this long after the first exits at once with status 1
-   * (default 1000 ms); one sooner is ignored.
+   * (default 1000 ms); one sooner is taken as the same request and ignored.
    */
   forceAfterMs?: number;
   /** Added to the `shutting down` log line (e.g. the drain window). */
   logFields?: Record<string, unknown>;
-  /** @internal */
+  /** The process to watch and exit (default `process`; tests pass a stand-in). */
   target?: SignalTarget;
-  /** @internal */
+  /** The clock, ms (default `Date.now`; tests pass their own). */
   now?: () => number;
 }
 
 /**
  * Runs `shutdown` on the first SIGTERM or SIGINT and exits when it is done.
  * An operator who signals again (after `forceAfterMs`) gets an exit at once,
- * with status 1. A second signal sooner than that is the same Ctrl-C reaching
- * the process twice (a terminal signals the whole process group, and a
- * wrapper such as npm may forward it too), so it does not cut the drain short.
+ * with status 1. A second signal sooner than that is taken as the same stop
+ * request arriving twice (a supervisor that signals both the process group
+ * and the process, a key pressed twice), so it does not cut the drain short.
  *
  * @example
  * handleShutdownSignals({
@@ -54,16 +54,19 @@ export function handleShutdownSignals(options: ShutdownSignalOptions): void {
     }
     firstSignalAt = at;
     logger.info({ signal, ...options.logFields }, 'shutting down');
-    options.shutdown(signal).then(
-      () => {
-        logger.info({}, 'stopped');
-        target.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        target.exit(1);
-      },
-    );
+    // Through a promise, so a shutdown that throws at once is still logged and exits 1.
+    Promise.resolve()
+      .then(() => options.shutdown(signal))
+      .then(
+        () => {
+          logger.info({}, 'stopped');
+          target.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          target.exit(1);
+        },
+      );
   };
   target.on('SIGTERM', onSignal);
   target.on('SIGINT', onSignal);

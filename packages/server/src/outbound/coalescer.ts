@@ -223,8 +223,9 @@ export class Outbox {
 
   /**
    * `backlog` as read at the end of the last flush: an upper bound on it
-   * until the next flush, since a socket only drains in between (control
-   * frames such as pings aside, a few bytes each). Read per frame on the
+   * until the next flush, since a socket only drains in between (stale only
+   * by control frames written meanwhile, pings, pongs and the close frame,
+   * until the next flush reads it again). Read per frame on the
    * delivery path, where the socket's own getter was a measurable share of
    * the cost at peak rates; only when this bound passes a budget does the
    * caller need the exact `backlog`.

@@ -1,12 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { EventFrame } from '@albatross/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli } from '../../../../tests/support/cli.js';
 import { type RedisServer, startRedis } from '../redis/support/servers.js';
 import { ADMIN_KEY, post, signToken, TestClient } from '../support/harness.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const SECRET = 'test-secret-0123456789abcdef';
 let redis: RedisServer;
 let primary: ChildProcess | null = null;
@@ -27,13 +28,7 @@ const exitOf = (proc: ChildProcess) =>
 
 describe('multi-core mode (--workers)', () => {
   it('refuses more than one worker without Redis, naming the setting', async () => {
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=@albatross/source', '--import', 'tsx', CLI, 'serve', '--jwt-secret', SECRET, '--workers', '2'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const proc = spawnCli(['serve', '--jwt-secret', SECRET, '--workers', '2'], { cwd: PACKAGE_DIR });
     let stderr = '';
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -43,13 +38,8 @@ describe('multi-core mode (--workers)', () => {
   });
 
   it('runs workers on one port that together deliver every publication once, in order, and stop on SIGTERM', async () => {
-    primary = spawn(
-      process.execPath,
+    primary = spawnCli(
       [
-        '--conditions=@albatross/source',
-        '--import',
-        'tsx',
-        CLI,
         'serve',
         '--port',
         '0',
@@ -66,7 +56,7 @@ describe('multi-core mode (--workers)', () => {
         '--drain-ms',
         '200',
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const lines = createInterface({ input: primary.stdout as NodeJS.ReadableStream });
     const listening = await new Promise<{ port: number; workers: number }>((resolve, reject) => {

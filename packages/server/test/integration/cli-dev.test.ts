@@ -1,13 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli } from '../../../../tests/support/cli.js';
 import { post, TestClient } from '../support/harness.js';
 
 // `serve --dev` as a newcomer runs it, from the TypeScript sources through tsx.
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Dev {
@@ -23,16 +23,7 @@ afterEach(() => {
 });
 
 function startDev(args: string[]): Dev {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('ALBATROSS_') || key === 'NODE_OPTIONS' || key === 'REDIS_URL') continue;
-    env[key] = value;
-  }
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@albatross/source', '--import', 'tsx', MAIN, 'serve', '--dev', '--port', '0', ...args],
-    { cwd: PACKAGE_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnCli(['serve', '--dev', '--port', '0', ...args], { cwd: PACKAGE_DIR });
   const dev: Dev = {
     child,
     stdout: [],

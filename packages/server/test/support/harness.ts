@@ -112,7 +112,6 @@ export class TestClient {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** Opens a socket; resolves once open (rejects with the HTTP status on a refused upgrade). */
   /**
    * Opens a socket; rejects with `UpgradeRefused` on an HTTP answer, and with
    * a timeout error naming the URL if neither comes within `timeoutMs`
@@ -240,10 +239,10 @@ export class UpgradeRefused extends Error {
   }
 }
 
-/** POSTs JSON to the gateway's HTTP API. */
 /** Bounds each admin request, so a request nobody answers names itself. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** POSTs JSON to the gateway's HTTP API. */
 export async function post(
   baseUrl: string,
   path: string,

@@ -61,13 +61,20 @@ describe('handleShutdownSignals', () => {
     run.advance(1000);
     run.target.signal('SIGTERM');
     expect(run.target.exits).toEqual([1]);
+    await settle();
     expect(run.calls()).toBe(1);
   });
 
-  it('exits 1 when the shutdown fails', async () => {
-    const run = setUp(() => Promise.reject(new Error('broker close failed')));
-    run.target.signal('SIGTERM');
+  it('exits 1 when the shutdown fails, asynchronously or at once', async () => {
+    const rejecting = setUp(() => Promise.reject(new Error('broker close failed')));
+    rejecting.target.signal('SIGTERM');
     await settle();
-    expect(run.target.exits).toEqual([1]);
+    expect(rejecting.target.exits).toEqual([1]);
+    const throwing = setUp(() => {
+      throw new Error('no server to close');
+    });
+    expect(() => throwing.target.signal('SIGTERM')).not.toThrow();
+    await settle();
+    expect(throwing.target.exits).toEqual([1]);
   });
 });

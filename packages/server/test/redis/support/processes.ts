@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnCli } from '../../../../../tests/support/cli.js';
 
 /** A gateway node started as its own process from the CLI sources (`albatross serve` via tsx). */
 export interface NodeProcess {
@@ -16,15 +17,11 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
-const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** Starts `albatross serve --port 0 ...args` and resolves with the port from its "listening" log line. */
 export async function startNodeProcess(args: readonly string[], timeoutMs = 20_000): Promise<NodeProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@albatross/source', '--import', 'tsx', CLI, 'serve', '--port', '0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'test' } },
-  );
+  const child = spawnCli(['serve', '--port', '0', ...args], { cwd: PACKAGE_DIR, env: { NODE_ENV: 'test' } });
   const output: string[] = [];
   const keep = (line: string) => {
     output.push(line);
