@@ -123,12 +123,15 @@ describe.each(BACKENDS)('event store contract on $name', (backend) => {
     const seen: number[] = [];
     const reader = (async () => {
       let after = start;
-      // Bounded: stops once writers are done and the tail is drained.
+      // Bounded: stops once writers are done and the tail is drained. Drained
+      // means an empty page from a read that began after the last append
+      // returned: a read already in flight then may rightly miss it.
       for (let rounds = 0; rounds < 100_000; rounds++) {
+        const writersDone = !writing;
         const page = await store.readAll({ after, limit: 7 });
         for (const event of page) seen.push(event.position);
         if (page.length > 0) after = page[page.length - 1]?.position ?? after;
-        else if (!writing) return;
+        else if (writersDone) return;
         else await new Promise((resolve) => setImmediate(resolve));
       }
     })();
