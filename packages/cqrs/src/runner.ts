@@ -101,12 +101,20 @@ export function createProjectionRunner(
   let unsubscribe: (() => Promise<void>) | undefined;
   let loops: Promise<void>[] = [];
 
+  // Projections told of an append since their current batch began. A
+  // notification that comes while a batch runs finds no sleeper to wake; the
+  // batch may have read before that append, so its next poll sleep is skipped
+  // (without this, the event waited a whole poll interval).
+  const notified = new Set<string>();
+
   function wakeAll(): void {
+    for (const projection of projections) notified.add(projection.name);
     for (const wake of wakers.values()) wake();
   }
 
-  /** Sleeps up to `ms`; a notification (or stop) ends it early unless `uninterruptible`. */
+  /** Sleeps up to `ms`; a notification (or stop) ends it early, or skips it, unless `uninterruptible`. */
   function sleep(name: string, ms: number, uninterruptible = false): Promise<void> {
+    if (!uninterruptible && notified.has(name)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
@@ -270,6 +278,7 @@ export function createProjectionRunner(
           await ensureProjection(store, projection);
           ready = true;
         }
+        notified.delete(projection.name);
         const { count, retryAfterMs } = await batch(projection);
         if (retryAfterMs !== undefined) await sleep(projection.name, retryAfterMs, true);
         else if (count < batchSize) await sleep(projection.name, pollIntervalMs);

@@ -14,7 +14,7 @@ import {
   waitForProjections,
 } from '../src/index.js';
 import { ticketSummary } from './fixtures/projections.js';
-import { uid, waitFor } from './helpers.js';
+import { createTestDatabase, type TestDatabase, uid, waitFor } from './helpers.js';
 import { ticket } from './ticket.js';
 
 async function readModel(store: SqlEventStore): Promise<{ tickets: unknown[]; log: unknown[] }> {
@@ -255,5 +255,60 @@ describe('projections on embedded PostgreSQL', () => {
     }
     expect(published).toEqual(firstRun);
     await expect(rebuildProjection(store, realtime)).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+});
+
+describe('projection runner on PostgreSQL', () => {
+  let db: TestDatabase;
+  let store: SqlEventStore;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = await openEventStore({ url: db.url });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('applies an event appended while a batch runs at once, not after the poll interval', async () => {
+    const handler = createCommandHandler(store, ticket);
+    const first = uid();
+    await handler.handle(first, { type: 'open', title: 'before' });
+    const applied: string[] = [];
+    let entered: () => void = () => {};
+    const inBatch = new Promise<void>((resolve) => (entered = resolve));
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slow: Projection = {
+      name: `slow_${uid()}`,
+      handles: ['ticket.opened'],
+      async apply(event) {
+        applied.push(event.streamId);
+        if (applied.length === 1) {
+          entered();
+          await released; // the batch stays open while the next append commits and notifies
+        }
+      },
+    };
+    const runner = createProjectionRunner(store, [slow], { pollIntervalMs: 60_000 });
+    await runner.start();
+    try {
+      await inBatch;
+      const notifiedAt: number[] = [];
+      const unsubscribe = await store.subscribe((position) => notifiedAt.push(position));
+      const second = uid();
+      const appended = await handler.handle(second, { type: 'open', title: 'during' });
+      // The runner listens on the same connection: once this listener has the
+      // position, the runner's notification has come too, mid-batch.
+      await waitFor(() => notifiedAt.includes(appended.position), 'the append notification', 10_000);
+      await unsubscribe();
+      release();
+      // A 60 s poll interval: only the notification can bring the event this soon.
+      await waitFor(() => applied.length === 2, 'the second event applied', 10_000);
+      expect(applied).toEqual([`ticket-${first}`, `ticket-${second}`]);
+    } finally {
+      release();
+      await runner.stop();
+    }
   });
 });
