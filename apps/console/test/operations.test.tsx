@@ -81,7 +81,7 @@ describe('operations: connection registry', () => {
     ).toBe('t2');
 
     await user.click(screen.getByRole('button', { name: 'Disconnect c2' }));
-    const dialog = await screen.findByRole('dialog');
+    const dialog = await screen.findByRole('dialog', {}, WAIT);
     expect(within(dialog).getByText('Disconnect connection c2?')).toBeTruthy();
     // Cancel sends nothing.
     await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
@@ -89,7 +89,7 @@ describe('operations: connection registry', () => {
     expect(calls.some((c) => c.path === '/api/admin/connections/disconnect')).toBe(false);
 
     await user.click(screen.getByRole('button', { name: 'Disconnect c2' }));
-    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Disconnect' }));
+    await user.click(within(await screen.findByRole('dialog', {}, WAIT)).getByRole('button', { name: 'Disconnect' }));
     await waitFor(() => expect(screen.queryAllByTestId('connection-row')).toHaveLength(0), WAIT);
     expect(calls.filter((c) => c.path === '/api/admin/connections/disconnect').map((c) => c.body)).toEqual([
       { connection_id: 'c2' },
@@ -128,7 +128,7 @@ describe('operations: connection registry', () => {
       WAIT,
     );
     await user.click(screen.getByRole('button', { name: 'Disconnect all matching' }));
-    const dialog = await screen.findByRole('dialog');
+    const dialog = await screen.findByRole('dialog', {}, WAIT);
     expect(within(dialog).getByText('Disconnect every connection of tenant t1?')).toBeTruthy();
     await user.click(within(dialog).getByRole('button', { name: 'Disconnect' }));
     await waitFor(
@@ -153,7 +153,7 @@ describe('operations: connection registry', () => {
       },
       { me: ROOT },
     );
-    const section = await screen.findByRole('region', { name: 'Live connections' });
+    const section = await screen.findByRole('region', { name: 'Live connections' }, WAIT);
     expect((await within(section).findByRole('alert', {}, WAIT)).textContent).toContain(ERROR_MESSAGES.FORBIDDEN);
     failing = false;
     await user.click(within(section).getByRole('button', { name: 'Retry' }));
@@ -223,12 +223,12 @@ describe('operations: projections', () => {
     expect(realtime.textContent).toContain('never replayed');
 
     await user.click(screen.getByRole('button', { name: 'Rebuild platform_pireps' }));
-    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Cancel' }));
+    await user.click(within(await screen.findByRole('dialog', {}, WAIT)).getByRole('button', { name: 'Cancel' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull(), WAIT);
     expect(calls.some((c) => c.path.endsWith('/rebuild'))).toBe(false);
 
     await user.click(screen.getByRole('button', { name: 'Rebuild platform_pireps' }));
-    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Rebuild' }));
+    await user.click(within(await screen.findByRole('dialog', {}, WAIT)).getByRole('button', { name: 'Rebuild' }));
     expect(await screen.findByText(/Rebuilt platform_pireps: 41 event\(s\) applied/, {}, WAIT)).toBeTruthy();
     expect(calls.filter((c) => c.path.endsWith('/rebuild')).map((c) => c.method)).toEqual(['POST']);
   });
@@ -249,7 +249,7 @@ describe('operations: projections', () => {
       { me: ROOT },
     );
     await user.click(await screen.findByRole('button', { name: 'Rebuild platform_users' }, WAIT));
-    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Rebuild' }));
+    await user.click(within(await screen.findByRole('dialog', {}, WAIT)).getByRole('button', { name: 'Rebuild' }));
     const section = screen.getByRole('region', { name: 'Projections' });
     const alert = await within(section).findByRole('alert', {}, WAIT);
     expect(alert.textContent).toContain(ERROR_MESSAGES.INVALID_STATE);

@@ -44,10 +44,10 @@ describe('login and forced password change', () => {
     await user.type(screen.getByLabelText('Email'), 'ann@example.test');
     await user.type(screen.getByLabelText('Password'), 'wrong-password');
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
-    expect((await screen.findByRole('alert')).textContent).toContain(ERROR_MESSAGES.UNAUTHORIZED);
+    expect((await screen.findByRole('alert', {}, WAIT)).textContent).toContain(ERROR_MESSAGES.UNAUTHORIZED);
 
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
-    expect(await screen.findByRole('heading', { name: 'Choose a new password' })).toBeTruthy();
+    expect(await screen.findByRole('heading', { name: 'Choose a new password' }, WAIT)).toBeTruthy();
     await user.type(screen.getByLabelText('Current password'), 'one-time-password');
     await user.type(screen.getByLabelText('New password'), 'short');
     await user.click(screen.getByRole('button', { name: 'Change password' }));

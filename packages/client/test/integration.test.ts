@@ -105,7 +105,8 @@ describe('against the real gateway', () => {
   it('refreshes the token in-band before exp without reconnecting', async () => {
     const gw = await gatewayFor();
     const now = Math.floor(Date.now() / 1000);
-    const exps = [now + 2, now + 3600];
+    // A first token that lives a few seconds: enough to connect on a loaded machine, short enough to refresh soon.
+    const exps = [now + 6, now + 3600];
     let calls = 0;
     const o = observe(gw.url, {
       getToken: () => {
@@ -119,7 +120,7 @@ describe('against the real gateway', () => {
     o.client.connect();
     await waitFor(() => o.client.state === 'connected', 'connected');
     const connectionId = o.client.session?.connectionId;
-    await waitFor(() => refreshed.length === 1, 'refresh ack', 5000);
+    await waitFor(() => refreshed.length === 1, 'refresh ack', 10_000);
     expect(refreshed).toEqual([now + 3600]);
     await gw.publish('tenant:t1:updates', 2);
     await waitFor(() => o.offsets('tenant:t1:updates').length === 2, 'events after refresh');

@@ -152,13 +152,15 @@ describe('unauthenticated sockets cannot lock authenticated clients out (D4)', (
   });
 
   it('a silent socket dropped at its auth timeout gives its unauthenticated slot back', async () => {
-    running = await startGateway({ maxConnections: 10, maxUnauthenticatedConnections: 1, authTimeoutMs: 300 });
+    // Long enough that the refused second socket is surely answered while the first still holds the slot.
+    running = await startGateway({ maxConnections: 10, maxUnauthenticatedConnections: 1, authTimeoutMs: 2000 });
     const url = running.wsUrl;
     const first = await openSilent(url);
     if (!('opened' in first)) throw new Error('expected an open socket');
+    // Listening from the start, so a close that comes early is not missed.
+    const closed = new Promise<number>((resolve) => first.opened.once('close', (c) => resolve(c)));
     expect(await openSilent(url)).toMatchObject({ status: 429 });
-    const code = await new Promise<number>((resolve) => first.opened.once('close', (c) => resolve(c)));
-    expect(code).toBe(4001);
+    expect(await closed).toBe(4001);
     // Released when the socket closed: the next silent socket is admitted.
     let next: Outcome = await openSilent(url);
     // The server may see the close a moment after the client: retry a bounded number of times.

@@ -124,10 +124,32 @@ describe.each<Topology>(['standalone', 'cluster'])('gateway nodes on Redis (%s)'
 
     // The admin HTTP route, after every subscriber connection was killed and came back.
     const ports = topology === 'standalone' ? [redis.port] : cluster.ports;
+    const resubscribed = (node: Running) => (node.gateway.broker as RedisBroker).stats.resubscribes;
+    const before = nodes.map(resubscribed);
     await Promise.all(ports.map((port) => redisCli(port, 'CLIENT', 'KILL', 'TYPE', 'pubsub')));
-    for (const node of nodes) {
-      await eventually(async () => (await node.gateway.broker.health()).status === 'ok', 'every shard resubscribed');
+    // Health alone can read "ok" before a node has even seen its subscriber
+    // connection close: wait for the resubscription to start, then for a
+    // disconnect to reach both other nodes (the control channel is back).
+    for (const [i, node] of nodes.entries()) {
+      await eventually(
+        async () => resubscribed(node) > (before[i] ?? 0) && (await node.gateway.broker.health()).status === 'ok',
+        'every shard resubscribed',
+      );
     }
+    await eventually(async () => {
+      const probes = [await connect(a, 'probe', 't9'), await connect(c, 'probe', 't9')];
+      await post(b.httpUrl, '/api/disconnect', { user_id: 'probe' });
+      const closed = await Promise.all(
+        probes.map((p) =>
+          p.waitClose(1000).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      for (const p of probes) p.close();
+      return closed.every(Boolean);
+    }, 'a disconnect reaching every node again');
     const again = [await connect(a, 'u3', 't1'), await connect(c, 'u3', 't1')];
     expect(await post(b.httpUrl, '/api/disconnect', { user_id: 'u3' })).toMatchObject({
       status: 200,
