@@ -1,11 +1,46 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import type { TestDatabase } from '../../../tests/support/postgres.js';
 import { createTestDatabase as createDatabase } from '../../../tests/support/postgres.js';
 import { openEventStore, type SqlEventStore } from '../src/index.js';
 
-export type { TestDatabase } from '../../../tests/support/postgres.js';
+export type { TestDatabase };
 
 /** A database of its own on the test PostgreSQL server (see tests/support/postgres.ts). */
 export const createTestDatabase = () => createDatabase('albatross_test');
+
+/**
+ * A store on a PostgreSQL database of its own for the calling `describe`
+ * block: created before its tests, closed and dropped after them.
+ *
+ * @example
+ * const pg = usePostgresStore();
+ * it('…', async () => { await pg.store.append(…); spawnWorker(pg.url); });
+ */
+export function usePostgresStore(): { readonly store: SqlEventStore; readonly url: string } {
+  let db: TestDatabase | undefined;
+  let store: SqlEventStore | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = await openEventStore({ url: db.url });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+  const opened = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('usePostgresStore: read inside a test, not at collection time');
+    return value;
+  };
+  return {
+    get store() {
+      return opened(store);
+    },
+    get url() {
+      return opened(db).url;
+    },
+  };
+}
 
 /** One backend the contract suites run against. */
 export interface Backend {

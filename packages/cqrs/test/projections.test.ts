@@ -14,7 +14,7 @@ import {
   waitForProjections,
 } from '../src/index.js';
 import { ticketSummary } from './fixtures/projections.js';
-import { createTestDatabase, type TestDatabase, uid, waitFor } from './helpers.js';
+import { uid, usePostgresStore, waitFor } from './helpers.js';
 import { ticket } from './ticket.js';
 
 async function readModel(store: SqlEventStore): Promise<{ tickets: unknown[]; log: unknown[] }> {
@@ -259,19 +259,10 @@ describe('projections on embedded PostgreSQL', () => {
 });
 
 describe('projection runner on PostgreSQL', () => {
-  let db: TestDatabase;
-  let store: SqlEventStore;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    store = await openEventStore({ url: db.url });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-  });
+  const pg = usePostgresStore();
 
   it('applies an event appended while a batch runs at once, not after the poll interval', async () => {
-    const handler = createCommandHandler(store, ticket);
+    const handler = createCommandHandler(pg.store, ticket);
     const first = uid();
     await handler.handle(first, { type: 'open', title: 'before' });
     const applied: string[] = [];
@@ -290,12 +281,12 @@ describe('projection runner on PostgreSQL', () => {
         }
       },
     };
-    const runner = createProjectionRunner(store, [slow], { pollIntervalMs: 60_000 });
+    const runner = createProjectionRunner(pg.store, [slow], { pollIntervalMs: 60_000 });
     await runner.start();
     try {
       await inBatch;
       const notifiedAt: number[] = [];
-      const unsubscribe = await store.subscribe((position) => notifiedAt.push(position));
+      const unsubscribe = await pg.store.subscribe((position) => notifiedAt.push(position));
       const second = uid();
       const appended = await handler.handle(second, { type: 'open', title: 'during' });
       // The runner listens on the same connection: once this listener has the

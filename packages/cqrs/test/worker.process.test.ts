@@ -1,16 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   createCommandHandler,
-  openEventStore,
   projectionStatus,
   type RunnerEvent,
   rebuildProjection,
   type SqlEventStore,
 } from '../src/index.js';
 import { ticketSummary } from './fixtures/projections.js';
-import { createTestDatabase, type TestDatabase, uid, waitFor } from './helpers.js';
+import { uid, usePostgresStore, waitFor } from './helpers.js';
 import { ticket } from './ticket.js';
 
 // Worker processes (tsx, sources) against the machine's PostgreSQL: the
@@ -85,48 +84,39 @@ async function writeHistory(store: SqlEventStore, tickets: number, notesEach: nu
 }
 
 describe('projection worker processes on PostgreSQL', () => {
-  let db: TestDatabase;
-  let store: SqlEventStore;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    store = await openEventStore({ url: db.url });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-  });
+  const pg = usePostgresStore();
 
   it('kill -9 mid-batch, restart: the read model equals a rebuild from zero', async () => {
-    await writeHistory(store, 12, 8); // 120 events
-    const head = await store.headPosition();
+    await writeHistory(pg.store, 12, 8); // 120 events
+    const head = await pg.store.headPosition();
     // 30 ms per event, 40 per batch: each batch transaction stays open ~1.2 s.
-    const first = startWorker(db.url, 'crashy', { TEST_PROJECTION_DELAY_MS: '30', TEST_BATCH_SIZE: '40' });
+    const first = startWorker(pg.url, 'crashy', { TEST_PROJECTION_DELAY_MS: '30', TEST_BATCH_SIZE: '40' });
     await waitFor(() => first.events.some((e) => e.type === 'applied'), 'the first batch to commit', 60_000);
     // Now in the middle of the second batch: some events applied inside an open transaction.
     await new Promise((resolve) => setTimeout(resolve, 500));
     first.child.kill('SIGKILL');
     await first.exited;
-    const atCrash = await checkpoint(store);
+    const atCrash = await checkpoint(pg.store);
     expect(atCrash).toBeGreaterThan(0);
     expect(atCrash).toBeLessThan(head);
     // What is in the read model is exactly what the checkpoint says: nothing of the killed batch.
-    const partial = await readModel(store);
+    const partial = await readModel(pg.store);
     expect(partial.log).toHaveLength(atCrash);
 
-    const second = startWorker(db.url, 'restarted');
-    await waitFor(async () => (await checkpoint(store)) === head, 'the restarted worker to catch up', 60_000);
+    const second = startWorker(pg.url, 'restarted');
+    await waitFor(async () => (await checkpoint(pg.store)) === head, 'the restarted worker to catch up', 60_000);
     second.child.kill('SIGTERM');
     await second.exited;
-    const incremental = await readModel(store);
+    const incremental = await readModel(pg.store);
     expect(incremental.log).toHaveLength(head);
-    const rebuilt = await rebuildProjection(store, ticketSummary);
+    const rebuilt = await rebuildProjection(pg.store, ticketSummary);
     expect(rebuilt.position).toBe(head);
-    expect(await readModel(store)).toEqual(incremental);
+    expect(await readModel(pg.store)).toEqual(incremental);
   });
 
   it('two workers: one owns the projection; after kill -9 of the owner the other takes over', async () => {
-    const a = startWorker(db.url, 'worker-a');
-    const b = startWorker(db.url, 'worker-b');
+    const a = startWorker(pg.url, 'worker-a');
+    const b = startWorker(pg.url, 'worker-b');
     await waitFor(
       () => a.events.some((e) => e.type === 'started') && b.events.some((e) => e.type === 'started'),
       'both workers to start',
@@ -143,18 +133,22 @@ describe('projection worker processes on PostgreSQL', () => {
     expect(acquiredBy(a) + acquiredBy(b)).toBe(1);
     const [owner, standby, standbyName] = acquiredBy(a) === 1 ? [a, b, 'worker-b'] : [b, a, 'worker-a'];
 
-    await writeHistory(store, 2, 2);
-    await waitFor(async () => (await checkpoint(store)) === (await store.headPosition()), 'the owner to apply', 30_000);
+    await writeHistory(pg.store, 2, 2);
+    await waitFor(
+      async () => (await checkpoint(pg.store)) === (await pg.store.headPosition()),
+      'the owner to apply',
+      30_000,
+    );
 
     owner.child.kill('SIGKILL');
     await owner.exited;
     await waitFor(() => acquiredBy(standby) === 1, 'the standby to take over', 30_000);
-    await writeHistory(store, 2, 2);
-    const head = await store.headPosition();
-    await waitFor(async () => (await checkpoint(store)) === head, 'the new owner to apply', 30_000);
-    const status = (await projectionStatus(store)).find((s) => s.name === 'ticket_summary');
+    await writeHistory(pg.store, 2, 2);
+    const head = await pg.store.headPosition();
+    await waitFor(async () => (await checkpoint(pg.store)) === head, 'the new owner to apply', 30_000);
+    const status = (await projectionStatus(pg.store)).find((s) => s.name === 'ticket_summary');
     expect(status).toMatchObject({ owner: standbyName, lag: 0, status: 'running' });
-    const model = await readModel(store);
+    const model = await readModel(pg.store);
     expect(model.log).toHaveLength(head);
     expect(new Set(model.log.map((entry) => JSON.stringify(entry))).size).toBe(head);
     standby.child.kill('SIGTERM');
