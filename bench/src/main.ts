@@ -79,8 +79,9 @@ if (cfg.loadCpu !== undefined && !pinSelf(cfg.loadCpu)) {
 
 const snapshot = snapshotGateway();
 // Stopped by a signal (a terminal's Ctrl-C reaches the children too; kill or
-// a supervisor sends it to this process only): take the systems under test
-// and the load generator down with the bench, and the gateway's copy.
+// a supervisor sends it to this process only): exit, so that the handler
+// below takes the systems under test, the load generator and the gateway's
+// copy down with the bench.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
@@ -311,8 +312,7 @@ try {
     save();
   }
 } finally {
-  await fleet.stop();
-  snapshot.remove();
+  await fleet.stop(); // the gateway's copy goes in the exit handler above
 }
 
 save();

@@ -11,7 +11,7 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-// Every child the bench starts, until it exits: a bench stopped by a signal
+// Every child the bench starts, until it exits: a bench that ends in any way
 // kills them instead of leaving the systems under test running.
 const children = new Set<ChildProcess>();
 
@@ -22,7 +22,7 @@ export function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** SIGKILLs every child still running (on SIGINT/SIGTERM of the bench). */
+/** SIGKILLs every child still running (on the bench's exit, however it ends). */
 export function killChildren(): void {
   for (const child of children) child.kill('SIGKILL');
   children.clear();
